@@ -1,0 +1,122 @@
+//! `/__mock`: the mock's own control API: health, token histories, the clock, the token
+//! policy and "Reset Token".
+
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::response::Response;
+use chrono::{DateTime, Duration, Utc};
+use serde_json::{json, Value};
+
+use crate::api::error::ApiError;
+use crate::api::history::history_json;
+use crate::api::profile::json_response;
+use crate::api::request::ApiRequest;
+use crate::clock::iso_millis;
+use crate::config::PolicyKind;
+use crate::state::AppState;
+
+pub async fn health() -> Response {
+    json_response(StatusCode::OK, &json!({"ok": true}))
+}
+
+/// `GET /__mock/tokens[?user=email]`: every token's history, oldest first.
+pub async fn tokens(State(state): State<AppState>, req: ApiRequest) -> Result<Response, ApiError> {
+    let now = state.clock().now();
+    let user = req.query_param("user").map(str::to_lowercase);
+    let list: Vec<Value> = state.db(|db| {
+        db.all_tokens()
+            .into_iter()
+            .filter(|t| user.as_deref().is_none_or(|u| t.username == u))
+            .map(|t| history_json(t, now))
+            .collect()
+    });
+    Ok(json_response(StatusCode::OK, &json!({"now": iso_millis(now), "tokens": list})))
+}
+
+/// `GET /__mock/tokens/:token`: one token's history.
+pub async fn token(State(state): State<AppState>, Path(token): Path<String>) -> Result<Response, ApiError> {
+    let now = state.clock().now();
+    let found = state.db(|db| db.token(&token).map(|t| history_json(t, now)));
+    let body = found.ok_or_else(|| ApiError::message(StatusCode::NOT_FOUND, "Unknown token"))?;
+    Ok(json_response(StatusCode::OK, &body))
+}
+
+fn clock_json(state: &AppState) -> Value {
+    json!({
+        "now": iso_millis(state.clock().now()),
+        "offset_secs": state.clock().offset().num_seconds(),
+    })
+}
+
+pub async fn get_clock(State(state): State<AppState>) -> Response {
+    json_response(StatusCode::OK, &clock_json(&state))
+}
+
+/// `POST /__mock/clock` with `{"advance_secs": N}`, `{"set": "<RFC 3339>"}` or `{"reset": true}`.
+pub async fn set_clock(State(state): State<AppState>, req: ApiRequest) -> Result<Response, ApiError> {
+    let p = req.params()?;
+    if let Some(v) = p.get("advance_secs") {
+        let secs = v
+            .as_i64()
+            .or_else(|| v.as_str().and_then(|s| s.trim().parse().ok()))
+            .filter(|s| s.abs() <= 100 * 365 * 86_400)
+            .ok_or_else(|| ApiError::bad_request("advance_secs must be a whole number of seconds"))?;
+        state.clock().advance(Duration::seconds(secs));
+    } else if let Some(v) = p.str("set") {
+        let at: DateTime<Utc> = DateTime::parse_from_rfc3339(&v)
+            .map_err(|e| ApiError::bad_request(format!("set must be an RFC 3339 time: {e}")))?
+            .with_timezone(&Utc);
+        state.clock().set(at);
+    } else if p.get("reset").is_some() {
+        state.clock().reset();
+    } else {
+        return Err(ApiError::bad_request(
+            "expected {\"advance_secs\": N}, {\"set\": \"<RFC 3339>\"} or {\"reset\": true}",
+        ));
+    }
+    tracing::info!("clock now reads {}", iso_millis(state.clock().now()));
+    Ok(json_response(StatusCode::OK, &clock_json(&state)))
+}
+
+pub async fn get_policy(State(state): State<AppState>) -> Response {
+    json_response(StatusCode::OK, &json!({"policy": state.policy()}))
+}
+
+/// `PUT /__mock/policy` with `{"policy": "single" | "per-client" | "multi"}`. Tokens keep the
+/// policy they were issued under; only later grants follow the new one.
+pub async fn set_policy(State(state): State<AppState>, req: ApiRequest) -> Result<Response, ApiError> {
+    let raw = req
+        .params()?
+        .str("policy")
+        .ok_or_else(|| ApiError::bad_request("expected {\"policy\": \"single\" | \"per-client\" | \"multi\"}"))?;
+    let policy: PolicyKind = raw.parse().map_err(ApiError::bad_request)?;
+    let previous = state.policy();
+    state.set_policy(policy);
+    tracing::info!("token policy changed from {previous} to {policy}");
+    Ok(json_response(StatusCode::OK, &json!({"policy": policy, "previous": previous})))
+}
+
+/// `POST /__mock/users/:username/reset-token`: the Build page's "Reset Token", by API.
+pub async fn reset_token(
+    State(state): State<AppState>,
+    Path(username): Path<String>,
+) -> Result<Response, ApiError> {
+    let now = state.clock().now();
+    let policy = state.policy();
+    let build = state.config().build_client_id.clone();
+    let lifetime = state.token_lifetime();
+    let issued = state.db(|db| {
+        db.user(&username)?;
+        Some(db.reset(&username, policy, &build, lifetime, false, now))
+    });
+    let issued = issued.ok_or_else(|| ApiError::message(StatusCode::NOT_FOUND, "Unknown user"))?;
+    tracing::info!("{username}: token reset, {} invalidated", issued.invalidated.len());
+    Ok(json_response(
+        StatusCode::OK,
+        &json!({
+            "access_token": issued.token.token,
+            "expires_at": issued.token.expires_at.map(iso_millis),
+            "invalidated": issued.invalidated,
+        }),
+    ))
+}

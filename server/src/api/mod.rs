@@ -1,0 +1,98 @@
+//! The HTTP API, grouped by resource. Handlers only parse and shape; the rules live in
+//! `domain`, the shapes in `profile`.
+
+pub mod access_tokens;
+pub mod admin;
+pub mod auth;
+pub mod clients;
+pub mod error;
+pub mod history;
+pub mod oauth;
+pub mod profile;
+pub mod request;
+pub mod users;
+
+use axum::extract::{Request, State};
+use axum::http::{header, HeaderValue, Method, StatusCode};
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{any, get, post, put};
+use axum::Router;
+
+use crate::api::error::{ApiError, Unrendered};
+use crate::state::AppState;
+
+/// The whole HTTP API for one server.
+pub fn app(state: AppState) -> Router {
+    let v1 = Router::new()
+        .route("/users", post(users::signup))
+        .route("/user", get(users::me).put(users::update).delete(users::delete))
+        .route(
+            "/access_tokens",
+            get(access_tokens::list).delete(access_tokens::revoke_all),
+        )
+        .route(
+            "/access_tokens/current",
+            get(access_tokens::current).delete(access_tokens::revoke_current),
+        )
+        .route("/access_tokens/{token}", axum::routing::delete(access_tokens::revoke))
+        .route("/clients", get(clients::list).post(clients::create))
+        .route("/clients/{id}", put(clients::update).delete(clients::delete));
+    let mock = Router::new()
+        .route("/health", get(admin::health))
+        .route("/tokens", get(admin::tokens))
+        .route("/tokens/{token}", get(admin::token))
+        .route("/clock", get(admin::get_clock).post(admin::set_clock))
+        .route("/policy", get(admin::get_policy).put(admin::set_policy).post(admin::set_policy))
+        .route("/users/{username}/reset-token", post(admin::reset_token));
+    Router::new()
+        .route("/oauth/token", any(oauth::token))
+        .route("/server/health", get(admin::health))
+        .nest("/v1", v1)
+        .nest("/__mock", mock)
+        .fallback(not_found)
+        .method_not_allowed_fallback(method_not_allowed)
+        .layer(middleware::map_response_with_state(state.clone(), render_errors))
+        .layer(middleware::from_fn(cors))
+        .with_state(state)
+}
+
+async fn not_found() -> ApiError {
+    ApiError::NotFound
+}
+
+async fn method_not_allowed() -> ApiError {
+    ApiError::MethodNotAllowed
+}
+
+/// Renders a handler's `ApiError` in the profile's shape.
+async fn render_errors(State(state): State<AppState>, mut resp: Response) -> Response {
+    match resp.extensions_mut().remove::<Unrendered>() {
+        Some(Unrendered(err)) => profile::shape(state.config().profile).error(&err),
+        None => resp,
+    }
+}
+
+/// CORS as spark-server sends it: `OPTIONS` → 204 with the allow headers; every other
+/// response carries `Access-Control-Allow-Origin: *`.
+async fn cors(req: Request, next: Next) -> Response {
+    if req.method() == Method::OPTIONS {
+        let mut resp = StatusCode::NO_CONTENT.into_response();
+        let h = resp.headers_mut();
+        h.insert(header::ACCESS_CONTROL_ALLOW_ORIGIN, HeaderValue::from_static("*"));
+        h.insert(
+            header::ACCESS_CONTROL_ALLOW_METHODS,
+            HeaderValue::from_static("GET, POST, PUT, DELETE, OPTIONS"),
+        );
+        h.insert(
+            header::ACCESS_CONTROL_ALLOW_HEADERS,
+            HeaderValue::from_static("X-Requested-With, Content-Type, Accept, Authorization"),
+        );
+        h.insert(header::ACCESS_CONTROL_MAX_AGE, HeaderValue::from_static("300"));
+        return resp;
+    }
+    let mut resp = next.run(req).await;
+    resp.headers_mut()
+        .insert(header::ACCESS_CONTROL_ALLOW_ORIGIN, HeaderValue::from_static("*"));
+    resp
+}

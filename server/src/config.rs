@@ -1,0 +1,162 @@
+//! Server configuration: what the CLI, the seed file and tests choose at start.
+
+use std::fmt;
+use std::path::PathBuf;
+use std::str::FromStr;
+
+use serde::{Deserialize, Serialize};
+
+/// Which era of the cloud the HTTP API imitates.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Profile {
+    /// The 2014 Spark cloud (api.spark.io): `{code,error,error_description}` errors,
+    /// bad tokens as 400 invalid_grant, any client id accepted.
+    #[serde(rename = "spark-2014")]
+    Spark2014,
+    /// Today's Particle cloud (api.particle.io): `{error,error_description}` errors,
+    /// bad tokens as 401 invalid_token, a client table.
+    Particle,
+}
+
+impl Profile {
+    /// The token policy a profile starts with unless told otherwise.
+    pub fn default_policy(self) -> PolicyKind {
+        match self {
+            Profile::Spark2014 => PolicyKind::Single,
+            Profile::Particle => PolicyKind::Multi,
+        }
+    }
+
+    /// Whether a profile checks OAuth clients against the table by default.
+    pub fn default_client_check(self) -> ClientCheck {
+        match self {
+            Profile::Spark2014 => ClientCheck::Any,
+            Profile::Particle => ClientCheck::Table,
+        }
+    }
+}
+
+impl fmt::Display for Profile {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Profile::Spark2014 => "spark-2014",
+            Profile::Particle => "particle",
+        })
+    }
+}
+
+impl FromStr for Profile {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s.to_ascii_lowercase().replace('_', "-").as_str() {
+            "spark-2014" | "spark2014" | "spark" | "2014" => Ok(Profile::Spark2014),
+            "particle" => Ok(Profile::Particle),
+            other => Err(format!(
+                "unknown profile `{other}`: expected `spark-2014` or `particle`"
+            )),
+        }
+    }
+}
+
+/// How tokens of one user live together.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum PolicyKind {
+    /// 2014 (S0): one valid token per user; any grant but the Build IDE's replaces it.
+    Single,
+    /// One valid token per (user, client): the future the 2014 thread promised.
+    PerClient,
+    /// Feb 2014 to today: tokens accumulate and each expires on its own.
+    Multi,
+}
+
+impl fmt::Display for PolicyKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            PolicyKind::Single => "single",
+            PolicyKind::PerClient => "per-client",
+            PolicyKind::Multi => "multi",
+        })
+    }
+}
+
+impl FromStr for PolicyKind {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s.to_ascii_lowercase().replace('_', "-").as_str() {
+            "single" => Ok(PolicyKind::Single),
+            "per-client" | "perclient" => Ok(PolicyKind::PerClient),
+            "multi" => Ok(PolicyKind::Multi),
+            other => Err(format!(
+                "unknown token policy `{other}`: expected `single`, `per-client` or `multi`"
+            )),
+        }
+    }
+}
+
+/// Whether `/oauth/token` checks client credentials.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum ClientCheck {
+    /// Any client id matching `[a-z0-9-_]{3,40}` with any non-empty secret (the 2014 cloud).
+    Any,
+    /// Only clients in the table, with their secret (today's cloud).
+    Table,
+}
+
+impl FromStr for ClientCheck {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s.to_ascii_lowercase().as_str() {
+            "any" => Ok(ClientCheck::Any),
+            "table" => Ok(ClientCheck::Table),
+            other => Err(format!(
+                "unknown client check `{other}`: expected `any` or `table`"
+            )),
+        }
+    }
+}
+
+/// Everything the server needs to start. Built by the CLI or by tests.
+#[derive(Clone, Debug)]
+pub struct Config {
+    pub profile: Profile,
+    pub policy: PolicyKind,
+    pub client_check: ClientCheck,
+    /// The client id whose password grants never rotate the token (the Build web IDE).
+    pub build_client_id: String,
+    /// PBKDF2-HMAC-SHA256 iterations for stored passwords. Tests lower it.
+    pub password_iterations: u32,
+    /// Default access-token lifetime in seconds (90 days in every era).
+    pub token_lifetime_secs: i64,
+    /// Refresh-token lifetime in seconds (14 days in the particle profile).
+    pub refresh_lifetime_secs: i64,
+    /// The TOML seed file, if any.
+    pub seed_file: Option<PathBuf>,
+    /// Largest accepted request body.
+    pub body_limit: usize,
+}
+
+impl Config {
+    /// The defaults of a profile: its policy and client check, 90-day tokens.
+    pub fn for_profile(profile: Profile) -> Self {
+        Config {
+            profile,
+            policy: profile.default_policy(),
+            client_check: profile.default_client_check(),
+            build_client_id: "spark-build".to_string(),
+            password_iterations: 10_000,
+            token_lifetime_secs: 7_776_000,
+            refresh_lifetime_secs: 1_209_600,
+            seed_file: None,
+            body_limit: 1024 * 1024,
+        }
+    }
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config::for_profile(Profile::Spark2014)
+    }
+}

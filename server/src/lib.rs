@@ -1,0 +1,46 @@
+//! spark-mock's cloud: a faithful local stand-in for the Spark / Particle cloud.
+//!
+//! Layout:
+//! - [`config`]: profiles (`spark-2014`, `particle`), token policies, start-up settings.
+//! - [`clock`]: the one injectable source of time; every expiry reads it.
+//! - [`domain`]: plain Rust, no HTTP: users and clients, tokens with their history, the
+//!   three token policies, and the token endpoint's rules.
+//! - [`seed`]: the TOML seed file.
+//! - [`state`]: [`AppState`], the shared state behind every route.
+//! - [`api`]: the HTTP layer, by resource (`oauth`, `access_tokens`, `users`, `clients`,
+//!   `admin`), with every profile-specific shape in `api::profile`.
+//! - [`run`]: serve the API on a listener until a shutdown future resolves.
+
+pub mod api;
+pub mod clock;
+pub mod config;
+pub mod domain;
+pub mod error;
+pub mod seed;
+pub mod state;
+
+use std::future::Future;
+use std::net::SocketAddr;
+
+use tokio::net::TcpListener;
+
+pub use api::app;
+pub use clock::Clock;
+pub use config::{ClientCheck, Config, PolicyKind, Profile};
+pub use state::AppState;
+
+/// Serves the HTTP API on `listener` until `shutdown` resolves, then drains in-flight
+/// requests.
+pub async fn run(
+    listener: TcpListener,
+    state: AppState,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    let app = app(state);
+    axum::serve(
+        listener,
+        app.into_make_service_with_connect_info::<SocketAddr>(),
+    )
+    .with_graceful_shutdown(shutdown)
+    .await
+}

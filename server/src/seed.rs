@@ -1,0 +1,225 @@
+//! The TOML seed file: users, their tokens and OAuth clients that exist at start.
+//!
+//! ```toml
+//! [[users]]
+//! username = "demo@example.com"
+//! password = "demo-password"
+//!
+//! [[users.tokens]]              # optional: a token scripts can hard-code
+//! token = "0123456789abcdef0123456789abcdef01234567"
+//! client = "spark"
+//! expires_in = 0                # 0 = never expires; default 90 days
+//!
+//! [[clients]]
+//! id = "my-app"
+//! secret = "my-secret"
+//! owner = "demo@example.com"    # client_credentials grants act as this user
+//! ```
+
+use std::path::Path;
+
+use chrono::{DateTime, Duration, Utc};
+use serde::Deserialize;
+
+use crate::config::Config;
+use crate::domain::db::Db;
+use crate::domain::password::PasswordHash;
+use crate::domain::token::{GrantKind, Origin, TokenRecord};
+use crate::domain::users::{Client, User};
+
+#[derive(Debug, thiserror::Error)]
+pub enum SeedError {
+    #[error("cannot read seed file {path}: {source}")]
+    Read {
+        path: String,
+        source: std::io::Error,
+    },
+    #[error("seed file {path}: {message}")]
+    Parse { path: String, message: String },
+    #[error("seed: {0}")]
+    Invalid(String),
+}
+
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Seed {
+    #[serde(default)]
+    pub users: Vec<SeedUser>,
+    #[serde(default)]
+    pub clients: Vec<SeedClient>,
+}
+
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SeedUser {
+    pub username: String,
+    pub password: String,
+    pub first_name: Option<String>,
+    pub last_name: Option<String>,
+    #[serde(default)]
+    pub tokens: Vec<SeedToken>,
+}
+
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SeedToken {
+    pub token: Option<String>,
+    #[serde(default = "default_client")]
+    pub client: String,
+    /// Seconds; 0 means never. Defaults to the server's token lifetime.
+    pub expires_in: Option<i64>,
+}
+
+fn default_client() -> String {
+    "spark".to_string()
+}
+
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SeedClient {
+    pub id: String,
+    pub secret: String,
+    pub name: Option<String>,
+    #[serde(rename = "type", default = "default_kind")]
+    pub kind: String,
+    pub redirect_uri: Option<String>,
+    pub scope: Option<String>,
+    pub owner: Option<String>,
+}
+
+fn default_kind() -> String {
+    "installed".to_string()
+}
+
+impl Seed {
+    pub fn from_file(path: &Path) -> Result<Seed, SeedError> {
+        let text = std::fs::read_to_string(path).map_err(|source| SeedError::Read {
+            path: path.display().to_string(),
+            source,
+        })?;
+        Seed::parse(&text).map_err(|message| SeedError::Parse {
+            path: path.display().to_string(),
+            message,
+        })
+    }
+
+    pub fn parse(text: &str) -> Result<Seed, String> {
+        toml::from_str(text).map_err(|e| e.to_string())
+    }
+
+    /// Adds the seed's users, tokens and clients to `db`.
+    pub fn apply(&self, db: &mut Db, config: &Config, now: DateTime<Utc>) -> Result<(), SeedError> {
+        for c in &self.clients {
+            db.clients.insert(
+                c.id.clone(),
+                Client {
+                    id: c.id.clone(),
+                    secret: c.secret.clone(),
+                    name: c.name.clone().unwrap_or_else(|| c.id.clone()),
+                    kind: c.kind.clone(),
+                    redirect_uri: c.redirect_uri.clone(),
+                    scope: c.scope.clone(),
+                    owner: c.owner.clone(),
+                },
+            );
+        }
+        for u in &self.users {
+            let mut user = User::new(
+                &u.username,
+                PasswordHash::new(&u.password, config.password_iterations),
+                now,
+            );
+            user.first_name = u.first_name.clone();
+            user.last_name = u.last_name.clone();
+            let username = user.username.clone();
+            if !db.add_user(user) {
+                return Err(SeedError::Invalid(format!("user {username} is declared twice")));
+            }
+            for t in &u.tokens {
+                let token = match &t.token {
+                    Some(tok) if is_token(tok) => tok.clone(),
+                    Some(tok) => {
+                        return Err(SeedError::Invalid(format!(
+                            "token `{tok}` of {username} is not 40 lowercase hex characters"
+                        )))
+                    }
+                    None => crate::domain::token::generate_token(),
+                };
+                if db.token(&token).is_some() {
+                    return Err(SeedError::Invalid(format!("token {token} is declared twice")));
+                }
+                let secs = t.expires_in.unwrap_or(config.token_lifetime_secs);
+                db.insert(TokenRecord {
+                    token,
+                    username: username.clone(),
+                    client_id: t.client.clone(),
+                    grant: GrantKind::Seed,
+                    policy: config.policy,
+                    scope: None,
+                    issued_at: now,
+                    expires_at: (secs > 0).then(|| now + Duration::seconds(secs)),
+                    refresh_token: None,
+                    refresh_expires_at: None,
+                    origin: Origin::default(),
+                    last_used_at: None,
+                    last_used_route: None,
+                    use_count: 0,
+                    invalidated: None,
+                    rejected_uses: vec![],
+                    rejected_count: 0,
+                });
+            }
+        }
+        Ok(())
+    }
+}
+
+fn is_token(s: &str) -> bool {
+    s.len() == 40 && s.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_users_tokens_and_clients() {
+        let seed = Seed::parse(
+            r#"
+            [[users]]
+            username = "Demo@Example.com"
+            password = "pw"
+            [[users.tokens]]
+            token = "0123456789abcdef0123456789abcdef01234567"
+            expires_in = 0
+            [[clients]]
+            id = "my-app"
+            secret = "s"
+            owner = "demo@example.com"
+            "#,
+        )
+        .unwrap();
+        let mut db = Db::default();
+        let config = Config {
+            password_iterations: 1,
+            ..Config::default()
+        };
+        seed.apply(&mut db, &config, Utc::now()).unwrap();
+        assert!(db.user("demo@example.com").unwrap().password.verify("pw"));
+        let t = db.token("0123456789abcdef0123456789abcdef01234567").unwrap();
+        assert_eq!(t.expires_at, None);
+        assert_eq!(t.client_id, "spark");
+        assert_eq!(db.clients["my-app"].owner.as_deref(), Some("demo@example.com"));
+    }
+
+    #[test]
+    fn unknown_keys_and_bad_tokens_are_clear_errors() {
+        let err = Seed::parse("[[users]]\nusername='a'\npassword='b'\ncolour='red'\n").unwrap_err();
+        assert!(err.contains("colour"), "{err}");
+        let seed = Seed::parse("[[users]]\nusername='a'\npassword='b'\n[[users.tokens]]\ntoken='xyz'\n").unwrap();
+        let err = seed
+            .apply(&mut Db::default(), &Config::default(), Utc::now())
+            .unwrap_err();
+        assert!(err.to_string().contains("40 lowercase hex"), "{err}");
+    }
+}

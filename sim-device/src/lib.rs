@@ -1,0 +1,1 @@
+//! Simulated Spark Cores. Filled in by the device-protocol issue.

@@ -1,0 +1,52 @@
+//! The command line. Every flag has a `SPARK_MOCK_*` environment twin.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand};
+use spark_mock_server::{ClientCheck, PolicyKind, Profile};
+
+#[derive(Parser, Debug)]
+#[command(name = "spark-mock", version, about = "A faithful local stand-in for the Spark / Particle cloud")]
+pub struct Cli {
+    /// Log filter, e.g. `info` or `spark_mock_server=debug` (RUST_LOG overrides it).
+    #[arg(long, global = true, env = "SPARK_MOCK_LOG", default_value = "info")]
+    pub log: String,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// Serve the cloud API.
+    Serve(ServeOpts),
+    /// Serve with a built-in demo user and print ready-to-paste curl lines.
+    Demo(ServeOpts),
+}
+
+#[derive(Args, Debug, Clone)]
+pub struct ServeOpts {
+    /// Address to listen on.
+    #[arg(long, env = "SPARK_MOCK_HOST", default_value = "127.0.0.1")]
+    pub host: String,
+    /// HTTP port; 0 picks any free port (the bound address is printed).
+    #[arg(long, env = "SPARK_MOCK_PORT", default_value_t = 8080)]
+    pub port: u16,
+    /// Which cloud to imitate: `spark-2014` or `particle`.
+    #[arg(long, env = "SPARK_MOCK_PROFILE", default_value = "spark-2014")]
+    pub profile: Profile,
+    /// Token policy: `single`, `per-client` or `multi` (default: the profile's).
+    #[arg(long, env = "SPARK_MOCK_POLICY")]
+    pub policy: Option<PolicyKind>,
+    /// TOML seed file with users, tokens and clients.
+    #[arg(long, env = "SPARK_MOCK_SEED")]
+    pub seed: Option<PathBuf>,
+    /// OAuth client check: `any` (2014) or `table` (default: the profile's).
+    #[arg(long, env = "SPARK_MOCK_CLIENTS")]
+    pub clients: Option<ClientCheck>,
+    /// The Build web IDE's client id, whose logins never rotate the token.
+    #[arg(long, env = "SPARK_MOCK_BUILD_CLIENT", default_value = "spark-build")]
+    pub build_client: String,
+    /// PBKDF2 iterations for stored passwords.
+    #[arg(long, env = "SPARK_MOCK_PASSWORD_ITERATIONS", default_value_t = 10_000)]
+    pub password_iterations: u32,
+}
