@@ -6,7 +6,11 @@ use clap::{Args, Parser, Subcommand};
 use spark_mock_server::{ClientCheck, PolicyKind, Profile};
 
 #[derive(Parser, Debug)]
-#[command(name = "spark-mock", version, about = "A faithful local stand-in for the Spark / Particle cloud")]
+#[command(
+    name = "spark-mock",
+    version,
+    about = "A faithful local stand-in for the Spark / Particle cloud"
+)]
 pub struct Cli {
     /// Log filter, e.g. `info` or `spark_mock_server=debug` (RUST_LOG overrides it).
     #[arg(long, global = true, env = "SPARK_MOCK_LOG", default_value = "info")]

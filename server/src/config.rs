@@ -136,6 +136,12 @@ pub struct Config {
     pub seed_file: Option<PathBuf>,
     /// Largest accepted request body.
     pub body_limit: usize,
+    /// How long a function call or variable read waits for the device (30 s, as the
+    /// original `coreRequestTimeout`). Tests use a short one.
+    pub device_timeout: std::time::Duration,
+    /// Accept unknown devices that append their public key to the handshake (Photon style).
+    /// Off rejects them, as the real cloud does.
+    pub auto_provision: bool,
 }
 
 impl Config {
@@ -151,6 +157,8 @@ impl Config {
             refresh_lifetime_secs: 1_209_600,
             seed_file: None,
             body_limit: 1024 * 1024,
+            device_timeout: std::time::Duration::from_secs(30),
+            auto_provision: true,
         }
     }
 }

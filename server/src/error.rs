@@ -64,7 +64,8 @@ impl OAuthError {
 
 /// The library's texts, one place so every route uses the same words.
 pub mod text {
-    pub const NOT_FORM: &str = "Method must be POST with application/x-www-form-urlencoded encoding";
+    pub const NOT_FORM: &str =
+        "Method must be POST with application/x-www-form-urlencoded encoding";
     pub const BAD_GRANT_TYPE: &str = "Invalid or missing grant_type parameter";
     pub const BAD_CLIENT_ID: &str = "Invalid or missing client_id parameter";
     pub const MISSING_SECRET: &str = "Missing client_secret parameter";

@@ -5,6 +5,8 @@
 //! - [`clock`]: the one injectable source of time; every expiry reads it.
 //! - [`domain`]: plain Rust, no HTTP: users and clients, tokens with their history, the
 //!   three token policies, and the token endpoint's rules.
+//! - [`devices`]: the device registry and the commands the API sends to a connected device.
+//! - [`events`]: the event bus behind SSE streams and device subscriptions.
 //! - [`seed`]: the TOML seed file.
 //! - [`state`]: [`AppState`], the shared state behind every route.
 //! - [`api`]: the HTTP layer, by resource (`oauth`, `access_tokens`, `users`, `clients`,
@@ -14,8 +16,10 @@
 pub mod api;
 pub mod clock;
 pub mod config;
+pub mod devices;
 pub mod domain;
 pub mod error;
+pub mod events;
 pub mod seed;
 pub mod state;
 

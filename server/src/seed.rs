@@ -133,7 +133,9 @@ impl Seed {
             user.last_name = u.last_name.clone();
             let username = user.username.clone();
             if !db.add_user(user) {
-                return Err(SeedError::Invalid(format!("user {username} is declared twice")));
+                return Err(SeedError::Invalid(format!(
+                    "user {username} is declared twice"
+                )));
             }
             for t in &u.tokens {
                 let token = match &t.token {
@@ -146,7 +148,9 @@ impl Seed {
                     None => crate::domain::token::generate_token(),
                 };
                 if db.token(&token).is_some() {
-                    return Err(SeedError::Invalid(format!("token {token} is declared twice")));
+                    return Err(SeedError::Invalid(format!(
+                        "token {token} is declared twice"
+                    )));
                 }
                 let secs = t.expires_in.unwrap_or(config.token_lifetime_secs);
                 db.insert(TokenRecord {
@@ -175,7 +179,9 @@ impl Seed {
 }
 
 fn is_token(s: &str) -> bool {
-    s.len() == 40 && s.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+    s.len() == 40
+        && s.bytes()
+            .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
 }
 
 #[cfg(test)]
@@ -206,17 +212,24 @@ mod tests {
         };
         seed.apply(&mut db, &config, Utc::now()).unwrap();
         assert!(db.user("demo@example.com").unwrap().password.verify("pw"));
-        let t = db.token("0123456789abcdef0123456789abcdef01234567").unwrap();
+        let t = db
+            .token("0123456789abcdef0123456789abcdef01234567")
+            .unwrap();
         assert_eq!(t.expires_at, None);
         assert_eq!(t.client_id, "spark");
-        assert_eq!(db.clients["my-app"].owner.as_deref(), Some("demo@example.com"));
+        assert_eq!(
+            db.clients["my-app"].owner.as_deref(),
+            Some("demo@example.com")
+        );
     }
 
     #[test]
     fn unknown_keys_and_bad_tokens_are_clear_errors() {
         let err = Seed::parse("[[users]]\nusername='a'\npassword='b'\ncolour='red'\n").unwrap_err();
         assert!(err.contains("colour"), "{err}");
-        let seed = Seed::parse("[[users]]\nusername='a'\npassword='b'\n[[users.tokens]]\ntoken='xyz'\n").unwrap();
+        let seed =
+            Seed::parse("[[users]]\nusername='a'\npassword='b'\n[[users.tokens]]\ntoken='xyz'\n")
+                .unwrap();
         let err = seed
             .apply(&mut Db::default(), &Config::default(), Utc::now())
             .unwrap_err();

@@ -10,9 +10,11 @@ use parking_lot::{Mutex, RwLock};
 
 use crate::clock::Clock;
 use crate::config::{Config, PolicyKind};
+use crate::devices::Registry;
 use crate::domain::db::Db;
 use crate::domain::password::PasswordHash;
 use crate::domain::users::{builtin_clients, User};
+use crate::events::EventBus;
 use crate::seed::{Seed, SeedError};
 
 #[derive(Clone)]
@@ -25,6 +27,8 @@ struct Inner {
     clock: Clock,
     db: Mutex<Db>,
     policy: RwLock<PolicyKind>,
+    bus: EventBus,
+    devices: Registry,
 }
 
 impl AppState {
@@ -45,12 +49,16 @@ impl AppState {
             db.clients.insert(c.id.clone(), c);
         }
         seed.apply(&mut db, &config, clock.now())?;
+        let bus = EventBus::new();
+        let devices = Registry::new(bus.clone(), clock.clone());
         Ok(AppState {
             inner: Arc::new(Inner {
                 policy: RwLock::new(config.policy),
                 config,
                 clock,
                 db: Mutex::new(db),
+                bus,
+                devices,
             }),
         })
     }
@@ -61,6 +69,14 @@ impl AppState {
 
     pub fn clock(&self) -> &Clock {
         &self.inner.clock
+    }
+
+    pub fn bus(&self) -> &EventBus {
+        &self.inner.bus
+    }
+
+    pub fn devices(&self) -> &Registry {
+        &self.inner.devices
     }
 
     /// Runs `f` with the database locked. Keep `f` short and synchronous.

@@ -71,7 +71,13 @@ pub async fn revoke(
             (None, Some(_)) => true,
             (Some(u), Some(t)) => t.username == u.username,
         };
-        mine && db.invalidate(&token, Reason::Revoked { route: route.clone() }, now)
+        mine && db.invalidate(
+            &token,
+            Reason::Revoked {
+                route: route.clone(),
+            },
+            now,
+        )
     });
     if revoked {
         tracing::info!("token {} revoked by {route}", short(&token));
@@ -80,7 +86,10 @@ pub async fn revoke(
 }
 
 /// `DELETE /v1/access_tokens` with Bearer: revokes every token of the caller.
-pub async fn revoke_all(State(state): State<AppState>, req: ApiRequest) -> Result<Response, ApiError> {
+pub async fn revoke_all(
+    State(state): State<AppState>,
+    req: ApiRequest,
+) -> Result<Response, ApiError> {
     let actor = authenticate(&state, &req)?;
     let now = state.clock().now();
     let reason = Reason::Revoked {
@@ -95,7 +104,11 @@ pub async fn revoke_all(State(state): State<AppState>, req: ApiRequest) -> Resul
 pub async fn current(State(state): State<AppState>, req: ApiRequest) -> Result<Response, ApiError> {
     let actor = authenticate(&state, &req)?;
     let t = &actor.token;
-    let scopes: Vec<&str> = t.scope.as_deref().map(|s| s.split(' ').collect()).unwrap_or_default();
+    let scopes: Vec<&str> = t
+        .scope
+        .as_deref()
+        .map(|s| s.split(' ').collect())
+        .unwrap_or_default();
     Ok(json_response(
         StatusCode::OK,
         &json!({

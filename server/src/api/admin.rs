@@ -30,11 +30,17 @@ pub async fn tokens(State(state): State<AppState>, req: ApiRequest) -> Result<Re
             .map(|t| history_json(t, now))
             .collect()
     });
-    Ok(json_response(StatusCode::OK, &json!({"now": iso_millis(now), "tokens": list})))
+    Ok(json_response(
+        StatusCode::OK,
+        &json!({"now": iso_millis(now), "tokens": list}),
+    ))
 }
 
 /// `GET /__mock/tokens/:token`: one token's history.
-pub async fn token(State(state): State<AppState>, Path(token): Path<String>) -> Result<Response, ApiError> {
+pub async fn token(
+    State(state): State<AppState>,
+    Path(token): Path<String>,
+) -> Result<Response, ApiError> {
     let now = state.clock().now();
     let found = state.db(|db| db.token(&token).map(|t| history_json(t, now)));
     let body = found.ok_or_else(|| ApiError::message(StatusCode::NOT_FOUND, "Unknown token"))?;
@@ -53,14 +59,19 @@ pub async fn get_clock(State(state): State<AppState>) -> Response {
 }
 
 /// `POST /__mock/clock` with `{"advance_secs": N}`, `{"set": "<RFC 3339>"}` or `{"reset": true}`.
-pub async fn set_clock(State(state): State<AppState>, req: ApiRequest) -> Result<Response, ApiError> {
+pub async fn set_clock(
+    State(state): State<AppState>,
+    req: ApiRequest,
+) -> Result<Response, ApiError> {
     let p = req.params()?;
     if let Some(v) = p.get("advance_secs") {
         let secs = v
             .as_i64()
             .or_else(|| v.as_str().and_then(|s| s.trim().parse().ok()))
             .filter(|s| s.abs() <= 100 * 365 * 86_400)
-            .ok_or_else(|| ApiError::bad_request("advance_secs must be a whole number of seconds"))?;
+            .ok_or_else(|| {
+                ApiError::bad_request("advance_secs must be a whole number of seconds")
+            })?;
         state.clock().advance(Duration::seconds(secs));
     } else if let Some(v) = p.str("set") {
         let at: DateTime<Utc> = DateTime::parse_from_rfc3339(&v)
@@ -84,16 +95,21 @@ pub async fn get_policy(State(state): State<AppState>) -> Response {
 
 /// `PUT /__mock/policy` with `{"policy": "single" | "per-client" | "multi"}`. Tokens keep the
 /// policy they were issued under; only later grants follow the new one.
-pub async fn set_policy(State(state): State<AppState>, req: ApiRequest) -> Result<Response, ApiError> {
-    let raw = req
-        .params()?
-        .str("policy")
-        .ok_or_else(|| ApiError::bad_request("expected {\"policy\": \"single\" | \"per-client\" | \"multi\"}"))?;
+pub async fn set_policy(
+    State(state): State<AppState>,
+    req: ApiRequest,
+) -> Result<Response, ApiError> {
+    let raw = req.params()?.str("policy").ok_or_else(|| {
+        ApiError::bad_request("expected {\"policy\": \"single\" | \"per-client\" | \"multi\"}")
+    })?;
     let policy: PolicyKind = raw.parse().map_err(ApiError::bad_request)?;
     let previous = state.policy();
     state.set_policy(policy);
     tracing::info!("token policy changed from {previous} to {policy}");
-    Ok(json_response(StatusCode::OK, &json!({"policy": policy, "previous": previous})))
+    Ok(json_response(
+        StatusCode::OK,
+        &json!({"policy": policy, "previous": previous}),
+    ))
 }
 
 /// `POST /__mock/users/:username/reset-token`: the Build page's "Reset Token", by API.
@@ -110,7 +126,10 @@ pub async fn reset_token(
         Some(db.reset(&username, policy, &build, lifetime, false, now))
     });
     let issued = issued.ok_or_else(|| ApiError::message(StatusCode::NOT_FOUND, "Unknown user"))?;
-    tracing::info!("{username}: token reset, {} invalidated", issued.invalidated.len());
+    tracing::info!(
+        "{username}: token reset, {} invalidated",
+        issued.invalidated.len()
+    );
     Ok(json_response(
         StatusCode::OK,
         &json!({

@@ -25,11 +25,10 @@ pub struct Actor {
 
 /// Finds the bearer token of a request, or the exact error for where it was put.
 pub fn bearer_token(state: &AppState, req: &ApiRequest) -> Result<String, ApiError> {
-    let header = req.headers.get("authorization").map(|v| {
-        v.to_str()
-            .map(str::to_string)
-            .unwrap_or_default()
-    });
+    let header = req
+        .headers
+        .get("authorization")
+        .map(|v| v.to_str().map(str::to_string).unwrap_or_default());
     let query = req.query_param("access_token").map(str::to_string);
     let body = req
         .params_lenient()

@@ -39,7 +39,10 @@ pub async fn list(State(state): State<AppState>, req: ApiRequest) -> Result<Resp
             .map(summary)
             .collect()
     });
-    Ok(json_response(StatusCode::OK, &json!({"ok": true, "clients": clients})))
+    Ok(json_response(
+        StatusCode::OK,
+        &json!({"ok": true, "clients": clients}),
+    ))
 }
 
 /// `POST /v1/clients`: `name` and `type` (`installed` or `web`, which needs `redirect_uri`).
@@ -58,7 +61,9 @@ pub async fn create(State(state): State<AppState>, req: ApiRequest) -> Result<Re
     }
     let redirect_uri = p.str("redirect_uri");
     if kind == "web" && redirect_uri.is_none() {
-        return Err(ApiError::bad_request("redirect_uri is required for web clients"));
+        return Err(ApiError::bad_request(
+            "redirect_uri is required for web clients",
+        ));
     }
     let client = state.db(|db| {
         let mut id = client_id_for(&name);
@@ -77,7 +82,10 @@ pub async fn create(State(state): State<AppState>, req: ApiRequest) -> Result<Re
         db.clients.insert(id, client.clone());
         client
     });
-    Ok(json_response(StatusCode::OK, &json!({"ok": true, "client": with_secret(&client)})))
+    Ok(json_response(
+        StatusCode::OK,
+        &json!({"ok": true, "client": with_secret(&client)}),
+    ))
 }
 
 /// `PUT /v1/clients/:id`: `name`, `scope`.
@@ -102,7 +110,10 @@ pub async fn update(
         Some(c.clone())
     });
     let c = updated.ok_or_else(|| ApiError::message(StatusCode::NOT_FOUND, "Client not found"))?;
-    Ok(json_response(StatusCode::OK, &json!({"ok": true, "client": with_secret(&c)})))
+    Ok(json_response(
+        StatusCode::OK,
+        &json!({"ok": true, "client": with_secret(&c)}),
+    ))
 }
 
 /// `DELETE /v1/clients/:id` → 204.

@@ -50,16 +50,27 @@ pub fn history_json(t: &TokenRecord, now: DateTime<Utc>) -> Value {
     ));
     if let (Some(at), Some(route)) = (t.last_used_at, &t.last_used_route) {
         let times = if t.use_count == 1 { "once" } else { "times" };
-        let count = if t.use_count == 1 { String::new() } else { format!("{} ", t.use_count) };
+        let count = if t.use_count == 1 {
+            String::new()
+        } else {
+            format!("{} ", t.use_count)
+        };
         story.push((at, format!("last used on {route} (used {count}{times})")));
     }
     if let Some(inv) = &t.invalidated {
-        story.push((inv.at, format!("invalidated: {}", inv.reason.describe(inv.at))));
+        story.push((
+            inv.at,
+            format!("invalidated: {}", inv.reason.describe(inv.at)),
+        ));
     } else if let Some(at) = t.expires_at.filter(|at| *at <= now) {
         story.push((at, "expired".to_string()));
     }
     for r in &t.rejected_uses {
-        let from = r.remote_addr.as_deref().map(|a| format!(" from {a}")).unwrap_or_default();
+        let from = r
+            .remote_addr
+            .as_deref()
+            .map(|a| format!(" from {a}"))
+            .unwrap_or_default();
         story.push((r.at, format!("refused on {}{from}: {}", r.route, r.reason)));
     }
     story.sort_by_key(|(at, _)| *at);

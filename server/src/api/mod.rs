@@ -26,7 +26,10 @@ use crate::state::AppState;
 pub fn app(state: AppState) -> Router {
     let v1 = Router::new()
         .route("/users", post(users::signup))
-        .route("/user", get(users::me).put(users::update).delete(users::delete))
+        .route(
+            "/user",
+            get(users::me).put(users::update).delete(users::delete),
+        )
         .route(
             "/access_tokens",
             get(access_tokens::list).delete(access_tokens::revoke_all),
@@ -35,15 +38,26 @@ pub fn app(state: AppState) -> Router {
             "/access_tokens/current",
             get(access_tokens::current).delete(access_tokens::revoke_current),
         )
-        .route("/access_tokens/{token}", axum::routing::delete(access_tokens::revoke))
+        .route(
+            "/access_tokens/{token}",
+            axum::routing::delete(access_tokens::revoke),
+        )
         .route("/clients", get(clients::list).post(clients::create))
-        .route("/clients/{id}", put(clients::update).delete(clients::delete));
+        .route(
+            "/clients/{id}",
+            put(clients::update).delete(clients::delete),
+        );
     let mock = Router::new()
         .route("/health", get(admin::health))
         .route("/tokens", get(admin::tokens))
         .route("/tokens/{token}", get(admin::token))
         .route("/clock", get(admin::get_clock).post(admin::set_clock))
-        .route("/policy", get(admin::get_policy).put(admin::set_policy).post(admin::set_policy))
+        .route(
+            "/policy",
+            get(admin::get_policy)
+                .put(admin::set_policy)
+                .post(admin::set_policy),
+        )
         .route("/users/{username}/reset-token", post(admin::reset_token));
     Router::new()
         .route("/oauth/token", any(oauth::token))
@@ -52,7 +66,10 @@ pub fn app(state: AppState) -> Router {
         .nest("/__mock", mock)
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
-        .layer(middleware::map_response_with_state(state.clone(), render_errors))
+        .layer(middleware::map_response_with_state(
+            state.clone(),
+            render_errors,
+        ))
         .layer(middleware::from_fn(cors))
         .with_state(state)
 }
@@ -79,7 +96,10 @@ async fn cors(req: Request, next: Next) -> Response {
     if req.method() == Method::OPTIONS {
         let mut resp = StatusCode::NO_CONTENT.into_response();
         let h = resp.headers_mut();
-        h.insert(header::ACCESS_CONTROL_ALLOW_ORIGIN, HeaderValue::from_static("*"));
+        h.insert(
+            header::ACCESS_CONTROL_ALLOW_ORIGIN,
+            HeaderValue::from_static("*"),
+        );
         h.insert(
             header::ACCESS_CONTROL_ALLOW_METHODS,
             HeaderValue::from_static("GET, POST, PUT, DELETE, OPTIONS"),
@@ -88,11 +108,16 @@ async fn cors(req: Request, next: Next) -> Response {
             header::ACCESS_CONTROL_ALLOW_HEADERS,
             HeaderValue::from_static("X-Requested-With, Content-Type, Accept, Authorization"),
         );
-        h.insert(header::ACCESS_CONTROL_MAX_AGE, HeaderValue::from_static("300"));
+        h.insert(
+            header::ACCESS_CONTROL_MAX_AGE,
+            HeaderValue::from_static("300"),
+        );
         return resp;
     }
     let mut resp = next.run(req).await;
-    resp.headers_mut()
-        .insert(header::ACCESS_CONTROL_ALLOW_ORIGIN, HeaderValue::from_static("*"));
+    resp.headers_mut().insert(
+        header::ACCESS_CONTROL_ALLOW_ORIGIN,
+        HeaderValue::from_static("*"),
+    );
     resp
 }

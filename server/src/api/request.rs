@@ -134,7 +134,12 @@ impl FromRequest<AppState> for ApiRequest {
             .and_then(|v| v.to_str().ok())
             .unwrap_or("")
             .to_ascii_lowercase();
-        let mime = content_type.split(';').next().unwrap_or("").trim().to_string();
+        let mime = content_type
+            .split(';')
+            .next()
+            .unwrap_or("")
+            .trim()
+            .to_string();
         let kind = if mime == "application/x-www-form-urlencoded" {
             BodyKind::Form
         } else if mime == "application/json" || mime.ends_with("+json") {

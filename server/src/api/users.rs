@@ -29,8 +29,14 @@ pub async fn signup(State(state): State<AppState>, req: ApiRequest) -> Result<Re
     let hash = state.hash_password(password).await;
     let mut user = User::new(&username, hash, state.clock().now());
     if let Some(info) = params.get("account_info") {
-        user.first_name = info.get("first_name").and_then(|v| v.as_str()).map(str::to_string);
-        user.last_name = info.get("last_name").and_then(|v| v.as_str()).map(str::to_string);
+        user.first_name = info
+            .get("first_name")
+            .and_then(|v| v.as_str())
+            .map(str::to_string);
+        user.last_name = info
+            .get("last_name")
+            .and_then(|v| v.as_str())
+            .map(str::to_string);
     }
     let name = user.username.clone();
     if !state.db(|db| db.add_user(user)) {
@@ -64,7 +70,10 @@ fn user_json(user: &User) -> serde_json::Value {
 }
 
 fn truthy(v: Option<String>) -> bool {
-    matches!(v.as_deref().map(str::to_ascii_lowercase).as_deref(), Some("true" | "1" | "yes"))
+    matches!(
+        v.as_deref().map(str::to_ascii_lowercase).as_deref(),
+        Some("true" | "1" | "yes")
+    )
 }
 
 /// `PUT /v1/user`: a password change (`password` + `current_password`), an email change
@@ -78,7 +87,11 @@ pub async fn update(State(state): State<AppState>, req: ApiRequest) -> Result<Re
     let mut message = "User updated.";
     if new_password.is_some() || new_username.is_some() {
         let current = params.str("current_password").unwrap_or_default();
-        if state.check_password(&actor.user.username, &current).await.is_none() {
+        if state
+            .check_password(&actor.user.username, &current)
+            .await
+            .is_none()
+        {
             return Err(ApiError::bad_request("Current password is incorrect"));
         }
     }
@@ -96,7 +109,9 @@ pub async fn update(State(state): State<AppState>, req: ApiRequest) -> Result<Re
         let new = normalize_username(&new);
         if new != username {
             if !state.db(|db| db.rename_user(&username, &new)) {
-                return Err(ApiError::bad_request("user with the username already exists"));
+                return Err(ApiError::bad_request(
+                    "user with the username already exists",
+                ));
             }
             username = new;
             message = "User's username updated.";
@@ -117,16 +132,26 @@ pub async fn update(State(state): State<AppState>, req: ApiRequest) -> Result<Re
     if truthy(params.str("invalidate_tokens")) {
         let now = state.clock().now();
         let killed = state.db(|db| db.invalidate_all(&username, Reason::PasswordChanged, now));
-        tracing::info!("{username}: password changed, {} tokens invalidated", killed.len());
+        tracing::info!(
+            "{username}: password changed, {} tokens invalidated",
+            killed.len()
+        );
     }
-    Ok(json_response(StatusCode::OK, &json!({"ok": true, "message": message})))
+    Ok(json_response(
+        StatusCode::OK,
+        &json!({"ok": true, "message": message}),
+    ))
 }
 
 /// `DELETE /v1/user` with `password`.
 pub async fn delete(State(state): State<AppState>, req: ApiRequest) -> Result<Response, ApiError> {
     let actor = authenticate(&state, &req)?;
     let password = req.params()?.str("password").unwrap_or_default();
-    if state.check_password(&actor.user.username, &password).await.is_none() {
+    if state
+        .check_password(&actor.user.username, &password)
+        .await
+        .is_none()
+    {
         return Err(ApiError::bad_request("Password is incorrect"));
     }
     let now = state.clock().now();

@@ -201,7 +201,12 @@ impl Db {
         }
     }
 
-    fn issue_with(&mut self, req: IssueRequest, policy: PolicyKind, now: DateTime<Utc>) -> TokenRecord {
+    fn issue_with(
+        &mut self,
+        req: IssueRequest,
+        policy: PolicyKind,
+        now: DateTime<Utc>,
+    ) -> TokenRecord {
         let mut token = generate_token();
         while self.tokens.contains_key(&token) {
             token = generate_token();
@@ -258,7 +263,12 @@ impl Db {
     }
 
     /// Invalidates every valid token of a user; returns the ones it killed.
-    pub fn invalidate_all(&mut self, username: &str, reason: Reason, now: DateTime<Utc>) -> Vec<String> {
+    pub fn invalidate_all(
+        &mut self,
+        username: &str,
+        reason: Reason,
+        now: DateTime<Utc>,
+    ) -> Vec<String> {
         let victims: Vec<String> = self
             .valid_tokens(username, now)
             .into_iter()

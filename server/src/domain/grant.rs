@@ -97,7 +97,10 @@ pub async fn token_grant(state: &AppState, req: TokenRequest) -> Result<Issued, 
         username: String::new(),
         client_id: client_id.clone(),
         grant: GrantKind::Password,
-        scope: req.field("scope").filter(|s| !s.is_empty()).map(str::to_string),
+        scope: req
+            .field("scope")
+            .filter(|s| !s.is_empty())
+            .map(str::to_string),
         expires_at,
         refresh_lifetime,
         origin: req.origin.clone(),
@@ -135,10 +138,12 @@ pub async fn token_grant(state: &AppState, req: TokenRequest) -> Result<Issued, 
             let policy = state.policy();
             let build = state.config().build_client_id.clone();
             state.db(|db| {
-                let old = db.check_refresh(refresh, &client_id, now).map_err(|e| match e {
-                    RefreshError::Unknown => OAuthError::invalid_grant(text::BAD_REFRESH),
-                    RefreshError::Expired => OAuthError::invalid_grant(text::REFRESH_EXPIRED),
-                })?;
+                let old = db
+                    .check_refresh(refresh, &client_id, now)
+                    .map_err(|e| match e {
+                        RefreshError::Unknown => OAuthError::invalid_grant(text::BAD_REFRESH),
+                        RefreshError::Expired => OAuthError::invalid_grant(text::REFRESH_EXPIRED),
+                    })?;
                 db.retire_refresh(refresh);
                 issue.username = old.username;
                 issue.grant = GrantKind::RefreshToken;
@@ -151,7 +156,11 @@ pub async fn token_grant(state: &AppState, req: TokenRequest) -> Result<Issued, 
                 .and_then(|c| c.owner)
                 .ok_or_else(|| OAuthError::invalid_client(text::GRANT_UNAUTHORISED))?;
             // `scope=customer=<email>` acts for that customer (2015 docs).
-            let acting = match issue.scope.as_deref().and_then(|s| s.strip_prefix("customer=")) {
+            let acting = match issue
+                .scope
+                .as_deref()
+                .and_then(|s| s.strip_prefix("customer="))
+            {
                 Some(email) => email.to_string(),
                 None => owner,
             };
@@ -177,7 +186,11 @@ fn requested_expiry(
     state: &AppState,
     now: DateTime<Utc>,
 ) -> Result<Option<DateTime<Utc>>, OAuthError> {
-    if let Some(raw) = req.field("expires_in").map(str::trim).filter(|s| !s.is_empty()) {
+    if let Some(raw) = req
+        .field("expires_in")
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+    {
         let secs: i64 = raw
             .parse()
             .ok()
@@ -185,7 +198,11 @@ fn requested_expiry(
             .ok_or_else(|| OAuthError::invalid_request("Invalid expires_in parameter"))?;
         return Ok((secs > 0).then(|| now + Duration::seconds(secs)));
     }
-    if let Some(raw) = req.field("expires_at").map(str::trim).filter(|s| !s.is_empty()) {
+    if let Some(raw) = req
+        .field("expires_at")
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+    {
         if raw.eq_ignore_ascii_case("null") {
             return Ok(None);
         }

@@ -53,7 +53,11 @@ pub fn plan_grant(
 
 /// Decides which tokens a "Reset Token" replaces: the token the Build page shows.
 /// `single` kills them all; `per-client` the Build client's own; `multi` the newest.
-pub fn plan_reset(policy: PolicyKind, build_client_id: &str, valid: &[&TokenRecord]) -> Vec<String> {
+pub fn plan_reset(
+    policy: PolicyKind,
+    build_client_id: &str,
+    valid: &[&TokenRecord],
+) -> Vec<String> {
     match policy {
         PolicyKind::Single => valid.iter().map(|t| t.token.clone()).collect(),
         PolicyKind::PerClient => valid
@@ -61,7 +65,10 @@ pub fn plan_reset(policy: PolicyKind, build_client_id: &str, valid: &[&TokenReco
             .filter(|t| t.client_id == build_client_id)
             .map(|t| t.token.clone())
             .collect(),
-        PolicyKind::Multi => valid.last().map(|t| vec![t.token.clone()]).unwrap_or_default(),
+        PolicyKind::Multi => valid
+            .last()
+            .map(|t| vec![t.token.clone()])
+            .unwrap_or_default(),
     }
 }
 
@@ -99,7 +106,9 @@ mod tests {
         let valid = [&a, &b];
         assert_eq!(
             plan_grant(PolicyKind::Single, false, "cli", &valid),
-            Plan::Issue { invalidate: vec!["a".into(), "b".into()] }
+            Plan::Issue {
+                invalidate: vec!["a".into(), "b".into()]
+            }
         );
         assert_eq!(
             plan_grant(PolicyKind::Single, true, "spark-build", &valid),
@@ -119,13 +128,18 @@ mod tests {
         let valid = [&a, &b, &c];
         assert_eq!(
             plan_grant(PolicyKind::PerClient, false, "spark-ios", &valid),
-            Plan::Issue { invalidate: vec!["b".into()] }
+            Plan::Issue {
+                invalidate: vec!["b".into()]
+            }
         );
         assert_eq!(
             plan_grant(PolicyKind::PerClient, true, "spark-build", &valid),
             Plan::Reuse("c".into())
         );
-        assert_eq!(plan_reset(PolicyKind::PerClient, "spark-build", &valid), vec!["c"]);
+        assert_eq!(
+            plan_reset(PolicyKind::PerClient, "spark-build", &valid),
+            vec!["c"]
+        );
     }
 
     #[test]
@@ -141,7 +155,13 @@ mod tests {
             plan_grant(PolicyKind::Multi, true, "spark-build", &valid),
             Plan::Reuse("b".into())
         );
-        assert_eq!(plan_reset(PolicyKind::Multi, "spark-build", &valid), vec!["b"]);
-        assert_eq!(plan_reset(PolicyKind::Single, "spark-build", &valid), vec!["a", "b"]);
+        assert_eq!(
+            plan_reset(PolicyKind::Multi, "spark-build", &valid),
+            vec!["b"]
+        );
+        assert_eq!(
+            plan_reset(PolicyKind::Single, "spark-build", &valid),
+            vec!["a", "b"]
+        );
     }
 }

@@ -217,7 +217,10 @@ mod tests {
             "replaced by a password grant from client spark-ios at 2014-03-01T12:00:00.000Z"
         );
         assert_eq!(
-            Reason::ResetFromBuild { new_token: "x".into() }.describe(at),
+            Reason::ResetFromBuild {
+                new_token: "x".into()
+            }
+            .describe(at),
             "reset from Build settings at 2014-03-01T12:00:00.000Z"
         );
     }

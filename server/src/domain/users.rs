@@ -91,7 +91,13 @@ pub fn random_hex(n: usize) -> String {
 pub fn client_id_for(name: &str) -> String {
     let mut slug: String = name
         .chars()
-        .map(|c| if c.is_ascii_alphanumeric() { c.to_ascii_lowercase() } else { '-' })
+        .map(|c| {
+            if c.is_ascii_alphanumeric() {
+                c.to_ascii_lowercase()
+            } else {
+                '-'
+            }
+        })
         .collect();
     slug = slug.trim_matches('-').to_string();
     slug.truncate(30);

@@ -68,9 +68,10 @@ fn common_error(err: &ApiError) -> Option<Response> {
             StatusCode::PAYLOAD_TOO_LARGE,
             &json!({"ok": false, "error": format!("Request body is larger than {limit} bytes")}),
         ),
-        ApiError::NotFound => {
-            json_response(StatusCode::NOT_FOUND, &json!({"ok": false, "error": "Not Found"}))
-        }
+        ApiError::NotFound => json_response(
+            StatusCode::NOT_FOUND,
+            &json!({"ok": false, "error": "Not Found"}),
+        ),
         ApiError::MethodNotAllowed => json_response(
             StatusCode::METHOD_NOT_ALLOWED,
             &json!({"ok": false, "error": "Method Not Allowed"}),
@@ -88,7 +89,10 @@ fn expires_in(token: &TokenRecord, now: DateTime<Utc>) -> i64 {
 
 fn no_cache(mut resp: Response, cache_control: &'static str) -> Response {
     let h = resp.headers_mut();
-    h.insert(header::CACHE_CONTROL, HeaderValue::from_static(cache_control));
+    h.insert(
+        header::CACHE_CONTROL,
+        HeaderValue::from_static(cache_control),
+    );
     h.insert(header::PRAGMA, HeaderValue::from_static("no-cache"));
     resp
 }

@@ -1,0 +1,389 @@
+//! The device registry: every known device, its owner and key, and a channel to its live
+//! connection. The lock guards only in-memory maps; requests to a device clone its channel
+//! under the lock and await the answer after releasing it.
+
+use std::collections::BTreeMap;
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+
+use parking_lot::RwLock;
+use tokio::sync::{mpsc, oneshot};
+
+use crate::clock::Clock;
+use crate::devices::types::{Command, DeviceError, DeviceInfo, HelloInfo, VarType, VarValue};
+use crate::events::{Event, EventBus};
+
+struct Conn {
+    id: u64,
+    tx: mpsc::Sender<Command>,
+}
+
+struct Entry {
+    info: DeviceInfo,
+    conn: Option<Conn>,
+}
+
+pub struct Registry {
+    devices: RwLock<BTreeMap<String, Entry>>,
+    next_conn: AtomicU64,
+    bus: EventBus,
+    clock: Clock,
+}
+
+impl Registry {
+    pub fn new(bus: EventBus, clock: Clock) -> Self {
+        Registry {
+            devices: RwLock::new(BTreeMap::new()),
+            next_conn: AtomicU64::new(1),
+            bus,
+            clock,
+        }
+    }
+
+    /// Finds a device by id (any case) or, failing that, by name.
+    pub fn resolve(&self, id_or_name: &str) -> Option<String> {
+        let devices = self.devices.read();
+        let lower = id_or_name.to_ascii_lowercase();
+        if devices.contains_key(&lower) {
+            return Some(lower);
+        }
+        devices
+            .values()
+            .find(|e| e.info.name.as_deref() == Some(id_or_name))
+            .map(|e| e.info.id.clone())
+    }
+
+    pub fn get(&self, id: &str) -> Option<DeviceInfo> {
+        self.devices.read().get(id).map(|e| e.info.clone())
+    }
+
+    pub fn list(&self) -> Vec<DeviceInfo> {
+        self.devices
+            .read()
+            .values()
+            .map(|e| e.info.clone())
+            .collect()
+    }
+
+    pub fn online_count(&self) -> usize {
+        self.devices
+            .read()
+            .values()
+            .filter(|e| e.conn.is_some())
+            .count()
+    }
+
+    /// Adds a device if it is new, then lets `f` change it.
+    pub fn upsert<R>(&self, id: &str, f: impl FnOnce(&mut DeviceInfo) -> R) -> R {
+        let id = id.to_ascii_lowercase();
+        let mut devices = self.devices.write();
+        let entry = devices.entry(id.clone()).or_insert_with(|| Entry {
+            info: DeviceInfo::new(&id),
+            conn: None,
+        });
+        f(&mut entry.info)
+    }
+
+    /// Changes an existing device; `None` if it is unknown.
+    pub fn update<R>(&self, id: &str, f: impl FnOnce(&mut DeviceInfo) -> R) -> Option<R> {
+        self.devices.write().get_mut(id).map(|e| f(&mut e.info))
+    }
+
+    /// Registers a device's public key (PEM), as `POST /v1/provisioning/:id` does.
+    pub fn provision(&self, id: &str, public_key_pem: &str) {
+        self.upsert(id, |d| d.public_key_pem = Some(public_key_pem.to_string()));
+    }
+
+    pub fn public_key(&self, id: &str) -> Option<String> {
+        self.devices
+            .read()
+            .get(&id.to_ascii_lowercase())
+            .and_then(|e| e.info.public_key_pem.clone())
+    }
+
+    /// Records a completed handshake. A previous connection of the same device is told to
+    /// close. Returns the connection's id for [`Registry::disconnected`].
+    pub fn connected(
+        &self,
+        id: &str,
+        remote: SocketAddr,
+        hello: &HelloInfo,
+        tx: mpsc::Sender<Command>,
+    ) -> u64 {
+        let conn_id = self.next_conn.fetch_add(1, Ordering::Relaxed);
+        let now = self.clock.now();
+        let id = id.to_ascii_lowercase();
+        let (old, owner) = {
+            let mut devices = self.devices.write();
+            let entry = devices.entry(id.clone()).or_insert_with(|| Entry {
+                info: DeviceInfo::new(&id),
+                conn: None,
+            });
+            let i = &mut entry.info;
+            i.online = true;
+            i.last_heard = Some(now);
+            i.last_handshake_at = Some(now);
+            i.last_ip_address = Some(remote.ip().to_string());
+            i.platform_id = hello.platform_id;
+            i.product_id = hello.product_id;
+            i.firmware_version = hello.firmware_version;
+            let old = entry.conn.replace(Conn { id: conn_id, tx });
+            (old, entry.info.owner.clone())
+        };
+        if let Some(old) = old {
+            let _ = old.tx.try_send(Command::Disconnect);
+        }
+        self.status_event(&id, owner, "online");
+        conn_id
+    }
+
+    /// Records that connection `conn_id` of a device closed. Ignored if a newer connection
+    /// has taken over.
+    pub fn disconnected(&self, id: &str, conn_id: u64) {
+        let owner = {
+            let mut devices = self.devices.write();
+            let Some(entry) = devices.get_mut(id) else {
+                return;
+            };
+            if entry.conn.as_ref().map(|c| c.id) != Some(conn_id) {
+                return;
+            }
+            entry.conn = None;
+            entry.info.online = false;
+            entry.info.signaling = false;
+            entry.info.owner.clone()
+        };
+        self.status_event(id, owner, "offline");
+    }
+
+    /// Notes that a device was heard from.
+    pub fn heard(&self, id: &str) {
+        let now = self.clock.now();
+        if let Some(e) = self.devices.write().get_mut(id) {
+            e.info.last_heard = Some(now);
+        }
+    }
+
+    /// Stores what a Describe reported.
+    pub fn described(
+        &self,
+        id: &str,
+        functions: Vec<String>,
+        variables: BTreeMap<String, VarType>,
+    ) {
+        self.update(id, |d| {
+            d.functions = functions;
+            d.variables = variables;
+        });
+    }
+
+    /// Publishes an event from a device (its owner and visibility filled in here).
+    pub fn device_event(
+        &self,
+        id: &str,
+        name: String,
+        data: Option<String>,
+        ttl: u32,
+        public: bool,
+    ) {
+        let owner = self
+            .devices
+            .read()
+            .get(id)
+            .and_then(|e| e.info.owner.clone());
+        self.bus.publish(Event {
+            name,
+            data,
+            ttl,
+            published_at: self.clock.now(),
+            coreid: id.to_string(),
+            public,
+            owner,
+        });
+    }
+
+    fn status_event(&self, id: &str, owner: Option<String>, status: &str) {
+        self.bus.publish(Event {
+            name: "spark/status".to_string(),
+            data: Some(status.to_string()),
+            ttl: 60,
+            published_at: self.clock.now(),
+            coreid: id.to_string(),
+            public: false,
+            owner,
+        });
+    }
+
+    fn sender(&self, id: &str) -> Result<mpsc::Sender<Command>, DeviceError> {
+        self.devices
+            .read()
+            .get(id)
+            .and_then(|e| e.conn.as_ref().map(|c| c.tx.clone()))
+            .ok_or(DeviceError::Offline)
+    }
+
+    /// Sends a command built around a reply channel and waits up to `timeout` for the answer.
+    async fn request<T>(
+        &self,
+        id: &str,
+        timeout: Duration,
+        make: impl FnOnce(oneshot::Sender<Result<T, DeviceError>>) -> Command,
+    ) -> Result<T, DeviceError> {
+        let tx = self.sender(id)?;
+        let (reply, rx) = oneshot::channel();
+        let exchange = async move {
+            tx.send(make(reply))
+                .await
+                .map_err(|_| DeviceError::Offline)?;
+            // The connection dropped the reply: it closed mid-request.
+            rx.await.unwrap_or(Err(DeviceError::Offline))
+        };
+        tokio::time::timeout(timeout, exchange)
+            .await
+            .unwrap_or(Err(DeviceError::TimedOut))
+    }
+
+    pub async fn call_function(
+        &self,
+        id: &str,
+        name: &str,
+        arg: &str,
+        timeout: Duration,
+    ) -> Result<i32, DeviceError> {
+        let (name, arg) = (name.to_string(), arg.to_string());
+        self.request(id, timeout, |reply| Command::CallFunction {
+            name,
+            arg,
+            reply,
+        })
+        .await
+    }
+
+    pub async fn get_variable(
+        &self,
+        id: &str,
+        name: &str,
+        timeout: Duration,
+    ) -> Result<VarValue, DeviceError> {
+        let name = name.to_string();
+        self.request(id, timeout, |reply| Command::GetVariable { name, reply })
+            .await
+    }
+
+    pub async fn signal(&self, id: &str, on: bool, timeout: Duration) -> Result<(), DeviceError> {
+        let result = self
+            .request(id, timeout, |reply| Command::Signal { on, reply })
+            .await;
+        if result.is_ok() {
+            self.update(id, |d| d.signaling = on);
+        }
+        result
+    }
+
+    pub async fn describe(&self, id: &str, timeout: Duration) -> Result<(), DeviceError> {
+        self.request(id, timeout, |reply| Command::Describe { reply })
+            .await
+    }
+
+    /// Closes a device's live connection, if any.
+    pub fn disconnect(&self, id: &str) -> bool {
+        match self.sender(id) {
+            Ok(tx) => tx.try_send(Command::Disconnect).is_ok(),
+            Err(_) => false,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn registry() -> (Registry, EventBus) {
+        let bus = EventBus::new();
+        (Registry::new(bus.clone(), Clock::new()), bus)
+    }
+
+    #[tokio::test]
+    async fn online_offline_publishes_status_and_ignores_stale_connections() {
+        let (reg, bus) = registry();
+        let mut events = bus.subscribe();
+        let id = "0123456789abcdef01234567";
+        reg.upsert(id, |d| d.owner = Some("a@example.com".into()));
+        let (tx1, _rx1) = mpsc::channel(4);
+        let addr: SocketAddr = "10.0.0.7:4000".parse().unwrap();
+        let c1 = reg.connected(id, addr, &HelloInfo::default(), tx1);
+        let (tx2, _rx2) = mpsc::channel(4);
+        let c2 = reg.connected(id, addr, &HelloInfo::default(), tx2);
+        reg.disconnected(id, c1);
+        assert!(
+            reg.get(id).unwrap().online,
+            "a stale connection must not take the device offline"
+        );
+        reg.disconnected(id, c2);
+        let d = reg.get(id).unwrap();
+        assert!(!d.online);
+        assert_eq!(d.last_ip_address.as_deref(), Some("10.0.0.7"));
+        let e = events.recv().await.unwrap();
+        assert_eq!(
+            (e.name.as_str(), e.data.as_deref()),
+            ("spark/status", Some("online"))
+        );
+        assert_eq!(e.owner.as_deref(), Some("a@example.com"));
+        events.recv().await.unwrap();
+        let e = events.recv().await.unwrap();
+        assert_eq!(e.data.as_deref(), Some("offline"));
+    }
+
+    #[tokio::test]
+    async fn requests_reach_the_connection_and_time_out_without_an_answer() {
+        let (reg, _bus) = registry();
+        let id = "0123456789abcdef01234567";
+        assert_eq!(
+            reg.call_function(id, "led", "on", Duration::from_millis(50))
+                .await,
+            Err(DeviceError::Offline)
+        );
+        let (tx, mut rx) = mpsc::channel(4);
+        reg.connected(
+            id,
+            "127.0.0.1:1".parse().unwrap(),
+            &HelloInfo::default(),
+            tx,
+        );
+        let answer = tokio::spawn(async move {
+            if let Some(Command::CallFunction { arg, reply, .. }) = rx.recv().await {
+                let _ = reply.send(Ok(arg.len() as i32));
+            }
+            // Never answer the next one.
+            let _pending = rx.recv().await;
+            std::future::pending::<()>().await;
+        });
+        assert_eq!(
+            reg.call_function(id, "led", "four", Duration::from_secs(5))
+                .await,
+            Ok(4)
+        );
+        assert_eq!(
+            reg.get_variable(id, "temp", Duration::from_millis(50))
+                .await,
+            Err(DeviceError::TimedOut)
+        );
+        answer.abort();
+    }
+
+    #[test]
+    fn names_resolve_like_ids() {
+        let (reg, _bus) = registry();
+        reg.upsert("0123456789ABCDEF01234567", |d| d.name = Some("sim1".into()));
+        assert_eq!(
+            reg.resolve("sim1").as_deref(),
+            Some("0123456789abcdef01234567")
+        );
+        assert_eq!(
+            reg.resolve("0123456789ABCDEF01234567").as_deref(),
+            Some("0123456789abcdef01234567")
+        );
+        assert_eq!(reg.resolve("nope"), None);
+    }
+}

@@ -1,0 +1,173 @@
+//! The records and messages of the device registry.
+
+use std::collections::BTreeMap;
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use tokio::sync::oneshot;
+
+/// A variable's type, with the firmware's ASN.1-style codes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum VarType {
+    Bool,
+    Int32,
+    String,
+    Double,
+    Null,
+}
+
+impl VarType {
+    pub fn from_code(code: u64) -> Option<Self> {
+        Some(match code {
+            1 => VarType::Bool,
+            2 => VarType::Int32,
+            4 => VarType::String,
+            5 => VarType::Null,
+            9 => VarType::Double,
+            _ => return None,
+        })
+    }
+
+    /// The name the cloud shows (`"int32"`, `"double"`, …).
+    pub fn name(self) -> &'static str {
+        match self {
+            VarType::Bool => "bool",
+            VarType::Int32 => "int32",
+            VarType::String => "string",
+            VarType::Double => "double",
+            VarType::Null => "null",
+        }
+    }
+}
+
+/// A variable's value as read from a device.
+#[derive(Clone, Debug, PartialEq)]
+pub enum VarValue {
+    Bool(bool),
+    Int(i32),
+    Double(f64),
+    String(String),
+}
+
+impl VarValue {
+    /// As JSON, keeping its type (`result` in the API).
+    pub fn to_json(&self) -> serde_json::Value {
+        match self {
+            VarValue::Bool(b) => serde_json::Value::from(*b),
+            VarValue::Int(i) => serde_json::Value::from(*i),
+            VarValue::Double(d) => serde_json::Number::from_f64(*d)
+                .map(serde_json::Value::Number)
+                .unwrap_or(serde_json::Value::Null),
+            VarValue::String(s) => serde_json::Value::from(s.clone()),
+        }
+    }
+
+    /// As plain text (`format=raw`).
+    pub fn to_raw(&self) -> String {
+        match self {
+            VarValue::Bool(b) => b.to_string(),
+            VarValue::Int(i) => i.to_string(),
+            VarValue::Double(d) => d.to_string(),
+            VarValue::String(s) => s.clone(),
+        }
+    }
+}
+
+/// What a device said about itself in its Hello.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct HelloInfo {
+    pub product_id: u16,
+    pub firmware_version: u16,
+    pub platform_id: u16,
+}
+
+/// Everything the cloud knows about a device.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct DeviceInfo {
+    /// 24 lowercase hex characters.
+    pub id: String,
+    pub name: Option<String>,
+    /// The owner's username, if claimed.
+    pub owner: Option<String>,
+    /// The device's RSA public key, PEM.
+    pub public_key_pem: Option<String>,
+    pub platform_id: u16,
+    pub product_id: u16,
+    pub firmware_version: u16,
+    pub online: bool,
+    pub last_heard: Option<DateTime<Utc>>,
+    pub last_handshake_at: Option<DateTime<Utc>>,
+    pub last_ip_address: Option<String>,
+    /// From the last Describe.
+    pub functions: Vec<String>,
+    pub variables: BTreeMap<String, VarType>,
+    pub notes: Option<String>,
+    pub signaling: bool,
+}
+
+impl DeviceInfo {
+    pub fn new(id: &str) -> Self {
+        DeviceInfo {
+            id: id.to_ascii_lowercase(),
+            name: None,
+            owner: None,
+            public_key_pem: None,
+            platform_id: 0,
+            product_id: 0,
+            firmware_version: 0,
+            online: false,
+            last_heard: None,
+            last_handshake_at: None,
+            last_ip_address: None,
+            functions: vec![],
+            variables: BTreeMap::new(),
+            notes: None,
+            signaling: false,
+        }
+    }
+}
+
+/// Why a device request failed.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum DeviceError {
+    #[error("device is offline")]
+    Offline,
+    #[error("timed out")]
+    TimedOut,
+    #[error("function not found")]
+    UnknownFunction,
+    #[error("variable not found")]
+    UnknownVariable,
+    #[error("the device returned an error: {0}")]
+    Device(String),
+}
+
+/// A request from the API to a connected device's task. Each carries its reply channel.
+#[derive(Debug)]
+pub enum Command {
+    CallFunction {
+        name: String,
+        arg: String,
+        reply: oneshot::Sender<Result<i32, DeviceError>>,
+    },
+    GetVariable {
+        name: String,
+        reply: oneshot::Sender<Result<VarValue, DeviceError>>,
+    },
+    Signal {
+        on: bool,
+        reply: oneshot::Sender<Result<(), DeviceError>>,
+    },
+    /// Ask the device for a fresh Describe.
+    Describe {
+        reply: oneshot::Sender<Result<(), DeviceError>>,
+    },
+    /// Close the connection (a newer connection of the same device took over, or a fault).
+    Disconnect,
+}
+
+/// Valid device ids are 24 hex characters.
+pub fn is_device_id(s: &str) -> bool {
+    s.len() == 24 && s.bytes().all(|b| b.is_ascii_hexdigit())
+}

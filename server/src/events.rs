@@ -1,0 +1,155 @@
+//! The event bus: every published event (from devices, from the API, and the cloud's own
+//! `spark/status`) goes through one broadcast channel; each SSE stream and each device
+//! connection filters it for itself.
+
+use std::sync::Arc;
+
+use chrono::{DateTime, Utc};
+use tokio::sync::broadcast;
+
+/// Events a slow subscriber may fall behind by before it skips ahead.
+const CAPACITY: usize = 4096;
+
+/// One published event.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Event {
+    pub name: String,
+    /// `None` when published without data (SSE shows `null`).
+    pub data: Option<String>,
+    pub ttl: u32,
+    pub published_at: DateTime<Utc>,
+    /// The publishing device's id, or `"api"` for events published through the API.
+    pub coreid: String,
+    pub public: bool,
+    /// The user who owns the source: the device's owner, or the API publisher.
+    pub owner: Option<String>,
+}
+
+/// Which events a subscriber sees.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Scope {
+    /// `/v1/events`: every public event, plus the caller's own private ones.
+    Firehose { user: String },
+    /// `/v1/devices/events`: every event, public or private, from the caller's devices and
+    /// the caller's API publishes.
+    Mine { user: String },
+    /// `/v1/devices/:id/events`: one device; its private events only for its owner.
+    Device { device_id: String, user: String },
+    /// Everything (the admin dashboard).
+    All,
+}
+
+/// A subscription: a scope and an optional name prefix.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Filter {
+    pub scope: Scope,
+    pub prefix: Option<String>,
+}
+
+impl Filter {
+    pub fn matches(&self, e: &Event) -> bool {
+        if let Some(p) = &self.prefix {
+            if !e.name.starts_with(p.as_str()) {
+                return false;
+            }
+        }
+        let own = |user: &str| e.owner.as_deref() == Some(user);
+        match &self.scope {
+            Scope::All => true,
+            Scope::Firehose { user } => e.public || own(user),
+            Scope::Mine { user } => own(user),
+            Scope::Device { device_id, user } => e.coreid == *device_id && (e.public || own(user)),
+        }
+    }
+}
+
+#[derive(Clone)]
+pub struct EventBus {
+    tx: broadcast::Sender<Arc<Event>>,
+}
+
+impl Default for EventBus {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl EventBus {
+    pub fn new() -> Self {
+        let (tx, _) = broadcast::channel(CAPACITY);
+        EventBus { tx }
+    }
+
+    /// Publishes to every current subscriber; with none, the event is simply gone, as in
+    /// the cloud.
+    pub fn publish(&self, event: Event) {
+        let _ = self.tx.send(Arc::new(event));
+    }
+
+    pub fn subscribe(&self) -> broadcast::Receiver<Arc<Event>> {
+        self.tx.subscribe()
+    }
+
+    pub fn subscriber_count(&self) -> usize {
+        self.tx.receiver_count()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ev(name: &str, coreid: &str, public: bool, owner: &str) -> Event {
+        Event {
+            name: name.into(),
+            data: None,
+            ttl: 60,
+            published_at: Utc::now(),
+            coreid: coreid.into(),
+            public,
+            owner: Some(owner.into()),
+        }
+    }
+
+    #[test]
+    fn prefix_and_visibility_rules() {
+        let a_private = ev("temperature", "dev-a", false, "a");
+        let b_public = ev("temp", "dev-b", true, "b");
+        let fire_a = Filter {
+            scope: Scope::Firehose { user: "a".into() },
+            prefix: Some("temp".into()),
+        };
+        assert!(fire_a.matches(&a_private));
+        assert!(fire_a.matches(&b_public));
+        let fire_b = Filter {
+            scope: Scope::Firehose { user: "b".into() },
+            prefix: None,
+        };
+        assert!(
+            !fire_b.matches(&a_private),
+            "someone else's private event leaked"
+        );
+        let mine_a = Filter {
+            scope: Scope::Mine { user: "a".into() },
+            prefix: None,
+        };
+        assert!(mine_a.matches(&a_private));
+        assert!(!mine_a.matches(&b_public));
+        let dev_b_as_a = Filter {
+            scope: Scope::Device {
+                device_id: "dev-b".into(),
+                user: "a".into(),
+            },
+            prefix: Some("tempe".into()),
+        };
+        assert!(!dev_b_as_a.matches(&b_public), "prefix must filter");
+    }
+
+    #[tokio::test]
+    async fn subscribers_receive_published_events() {
+        let bus = EventBus::new();
+        let mut rx = bus.subscribe();
+        bus.publish(ev("x", "api", true, "a"));
+        assert_eq!(rx.recv().await.unwrap().name, "x");
+    }
+}
