@@ -40,7 +40,11 @@ pub async fn run(
     state: AppState,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    let app = app(state);
+    let app = app(state.clone());
+    let shutdown = async move {
+        shutdown.await;
+        state.begin_shutdown();
+    };
     axum::serve(
         listener,
         app.into_make_service_with_connect_info::<SocketAddr>(),

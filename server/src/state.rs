@@ -29,6 +29,7 @@ struct Inner {
     policy: RwLock<PolicyKind>,
     bus: EventBus,
     devices: Registry,
+    shutdown: tokio::sync::watch::Sender<bool>,
 }
 
 impl AppState {
@@ -59,6 +60,7 @@ impl AppState {
                 db: Mutex::new(db),
                 bus,
                 devices,
+                shutdown: tokio::sync::watch::channel(false).0,
             }),
         })
     }
@@ -69,6 +71,16 @@ impl AppState {
 
     pub fn clock(&self) -> &Clock {
         &self.inner.clock
+    }
+
+    /// Tells long-lived streams to end, so a graceful shutdown can finish.
+    pub fn begin_shutdown(&self) {
+        self.inner.shutdown.send_replace(true);
+    }
+
+    /// Becomes `true` when the server is shutting down.
+    pub fn shutdown_watch(&self) -> tokio::sync::watch::Receiver<bool> {
+        self.inner.shutdown.subscribe()
     }
 
     pub fn bus(&self) -> &EventBus {

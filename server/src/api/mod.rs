@@ -4,8 +4,11 @@
 pub mod access_tokens;
 pub mod admin;
 pub mod auth;
+pub mod calls;
 pub mod clients;
+pub mod devices;
 pub mod error;
+pub mod events;
 pub mod history;
 pub mod oauth;
 pub mod profile;

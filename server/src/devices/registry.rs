@@ -54,6 +54,34 @@ impl Registry {
             .map(|e| e.info.id.clone())
     }
 
+    /// Finds a device for `user`: by id (whoever owns it, so the caller can refuse it), else
+    /// by name among the user's own devices, else by name among unclaimed devices.
+    pub fn find_for(&self, id_or_name: &str, user: &str) -> Option<DeviceInfo> {
+        let devices = self.devices.read();
+        if let Some(e) = devices.get(&id_or_name.to_ascii_lowercase()) {
+            return Some(e.info.clone());
+        }
+        let named = |owner: Option<&str>| {
+            devices
+                .values()
+                .find(|e| {
+                    e.info.name.as_deref() == Some(id_or_name) && e.info.owner.as_deref() == owner
+                })
+                .map(|e| e.info.clone())
+        };
+        named(Some(user)).or_else(|| named(None))
+    }
+
+    /// The devices a user owns, by id.
+    pub fn owned_by(&self, user: &str) -> Vec<DeviceInfo> {
+        self.devices
+            .read()
+            .values()
+            .filter(|e| e.info.owner.as_deref() == Some(user))
+            .map(|e| e.info.clone())
+            .collect()
+    }
+
     pub fn get(&self, id: &str) -> Option<DeviceInfo> {
         self.devices.read().get(id).map(|e| e.info.clone())
     }

@@ -10,8 +10,12 @@ use chrono::{DateTime, Utc};
 use serde_json::{json, Value};
 
 use crate::api::error::ApiError;
+use crate::clock::iso_millis;
 use crate::config::Profile;
+use crate::devices::{DeviceError, DeviceInfo, VarValue};
 use crate::domain::token::TokenRecord;
+use crate::domain::users::User;
+use crate::events::Event;
 
 /// A JSON response with the cloud's content type.
 pub fn json_response(status: StatusCode, body: &Value) -> Response {
@@ -44,6 +48,53 @@ pub trait Shape: Send + Sync {
     fn signup(&self, outcome: Signup) -> Response;
     /// The text for a request that carries its token in more than one place.
     fn one_method_text(&self) -> &'static str;
+
+    /// One entry of `GET /v1/devices`.
+    fn device_summary(&self, d: &DeviceInfo) -> Value;
+    /// `GET /v1/devices/:id`.
+    fn device_detail(&self, d: &DeviceInfo) -> Value;
+    /// The answer to a rename (`PUT /v1/devices/:id name=`).
+    fn renamed(&self, d: &DeviceInfo, now: DateTime<Utc>) -> Value;
+    /// The answer to a function call.
+    fn function_result(&self, d: &DeviceInfo, return_value: i32) -> Value;
+    /// The answer to a variable read.
+    fn variable_result(&self, d: &DeviceInfo, name: &str, value: &VarValue) -> Value;
+    /// A failed call or read: unknown function or variable, offline, timed out.
+    fn device_error(&self, err: &DeviceError, name: &str) -> ApiError;
+    /// The `data:` JSON of one SSE event.
+    fn event_data(&self, e: &Event) -> Value;
+    /// The bytes an idle SSE stream sends to stay alive.
+    fn keepalive(&self) -> &'static [u8];
+    /// `coreid` of an event published through the API.
+    fn api_coreid(&self, publisher: &User) -> String;
+    /// The longest function argument a device of this platform accepts.
+    fn argument_limit(&self, platform_id: u16) -> usize;
+}
+
+/// `403 Permission Denied`, for unknown devices and devices of someone else.
+pub fn permission_denied(token: &str) -> ApiError {
+    ApiError::body(
+        StatusCode::FORBIDDEN,
+        json!({
+            "error": "Permission Denied",
+            "info": format!(
+                "I didn't recognize that device name or ID, try opening https://api.particle.io/v1/devices?access_token={token}"
+            ),
+        }),
+    )
+}
+
+fn opt_time(t: Option<DateTime<Utc>>) -> Value {
+    t.map(iso_millis).map(Value::from).unwrap_or(Value::Null)
+}
+
+fn variables_json(d: &DeviceInfo) -> Value {
+    Value::Object(
+        d.variables
+            .iter()
+            .map(|(k, v)| (k.clone(), Value::from(v.name())))
+            .collect(),
+    )
 }
 
 pub fn shape(profile: Profile) -> &'static dyn Shape {
@@ -79,11 +130,16 @@ fn common_error(err: &ApiError) -> Option<Response> {
     })
 }
 
-/// Seconds until a token expires, 0 for a token that never does.
+/// Seconds until a token expires, rounded up, 0 for a token that never does. The response
+/// reads the clock a moment after the grant did, so truncating would report a fresh 60 s
+/// token as 59 s and the 90-day default as 7775999.
 fn expires_in(token: &TokenRecord, now: DateTime<Utc>) -> i64 {
     token
         .expires_at
-        .map(|at| (at - now).num_seconds().max(0))
+        .map(|at| {
+            let ms = (at - now).num_milliseconds().max(0);
+            (ms + 999) / 1000
+        })
         .unwrap_or(0)
 }
 

@@ -5,10 +5,15 @@ use axum::response::Response;
 use chrono::{DateTime, Utc};
 use serde_json::{json, Map, Value};
 
-use super::{common_error, expires_in, json_response, no_cache, Shape, Signup};
+use super::{
+    common_error, expires_in, json_response, no_cache, opt_time, variables_json, Shape, Signup,
+};
 use crate::api::error::ApiError;
+use crate::devices::{DeviceError, DeviceInfo, VarValue};
 use crate::domain::token::TokenRecord;
+use crate::domain::users::User;
 use crate::error::{text, OAuthKind};
+use crate::events::Event;
 
 pub struct Particle;
 
@@ -74,5 +79,110 @@ impl Shape for Particle {
 
     fn one_method_text(&self) -> &'static str {
         text::ONE_METHOD_PARTICLE
+    }
+
+    /// Today's field set, with both `connected` and `online`.
+    fn device_summary(&self, d: &DeviceInfo) -> Value {
+        json!({
+            "id": d.id,
+            "name": d.name,
+            "last_app": null,
+            "last_ip_address": d.last_ip_address,
+            "last_heard": opt_time(d.last_heard),
+            "last_handshake_at": opt_time(d.last_handshake_at),
+            "product_id": d.product_id,
+            "online": d.online,
+            "connected": d.online,
+            "platform_id": d.platform_id,
+            "cellular": false,
+            "notes": d.notes,
+            "functions": d.functions,
+            "variables": variables_json(d),
+            "status": "normal",
+            "serial_number": null,
+            "mac_wifi": null,
+            "system_firmware_version": null,
+        })
+    }
+
+    fn device_detail(&self, d: &DeviceInfo) -> Value {
+        let mut v = self.device_summary(d);
+        if let Some(map) = v.as_object_mut() {
+            map.insert("owner".into(), json!(d.owner));
+            map.insert("firmware_updates_enabled".into(), json!(true));
+            map.insert("firmware_updates_forced".into(), json!(false));
+        }
+        v
+    }
+
+    fn renamed(&self, d: &DeviceInfo, now: DateTime<Utc>) -> Value {
+        json!({"id": d.id, "name": d.name, "updated_at": crate::clock::iso_millis(now)})
+    }
+
+    fn function_result(&self, d: &DeviceInfo, return_value: i32) -> Value {
+        json!({
+            "id": d.id,
+            "name": d.name,
+            "connected": true,
+            "return_value": return_value,
+        })
+    }
+
+    /// `{name,result,coreInfo{name,deviceID,connected,last_handshake_at}}`; no `cmd`.
+    fn variable_result(&self, d: &DeviceInfo, name: &str, value: &VarValue) -> Value {
+        json!({
+            "name": name,
+            "result": value.to_json(),
+            "coreInfo": {
+                "name": d.name,
+                "deviceID": d.id,
+                "connected": true,
+                "last_handshake_at": opt_time(d.last_handshake_at),
+            },
+        })
+    }
+
+    /// Today's texts; an unreachable device is a 400, as the cloud answers now.
+    fn device_error(&self, err: &DeviceError, name: &str) -> ApiError {
+        match err {
+            DeviceError::UnknownFunction => {
+                ApiError::message(StatusCode::NOT_FOUND, format!("Function {name} not found"))
+            }
+            DeviceError::UnknownVariable => {
+                ApiError::message(StatusCode::NOT_FOUND, "Variable not found")
+            }
+            DeviceError::Offline | DeviceError::TimedOut => {
+                ApiError::message(StatusCode::BAD_REQUEST, "Timed out.")
+            }
+            DeviceError::Device(m) => ApiError::message(StatusCode::BAD_REQUEST, m.clone()),
+        }
+    }
+
+    /// `ttl` is a number.
+    fn event_data(&self, e: &Event) -> Value {
+        json!({
+            "data": e.data,
+            "ttl": e.ttl,
+            "published_at": crate::clock::iso_millis(e.published_at),
+            "coreid": e.coreid,
+        })
+    }
+
+    /// An SSE comment: particle-api-js resets its 15 s idle timer on any byte.
+    fn keepalive(&self) -> &'static [u8] {
+        b":\n\n"
+    }
+
+    fn api_coreid(&self, _publisher: &User) -> String {
+        "api".to_string()
+    }
+
+    /// 63 on a Core (platform 0), 622 on later platforms.
+    fn argument_limit(&self, platform_id: u16) -> usize {
+        if platform_id == 0 {
+            63
+        } else {
+            622
+        }
     }
 }

@@ -5,10 +5,15 @@ use axum::response::Response;
 use chrono::{DateTime, Utc};
 use serde_json::{json, Map, Value};
 
-use super::{common_error, expires_in, json_response, no_cache, Shape, Signup};
+use super::{
+    common_error, expires_in, json_response, no_cache, opt_time, variables_json, Shape, Signup,
+};
 use crate::api::error::ApiError;
+use crate::devices::{DeviceError, DeviceInfo, VarValue};
 use crate::domain::token::TokenRecord;
+use crate::domain::users::User;
 use crate::error::{text, OAuthKind};
+use crate::events::Event;
 
 pub struct Spark2014;
 
@@ -66,5 +71,99 @@ impl Shape for Spark2014 {
 
     fn one_method_text(&self) -> &'static str {
         text::ONE_METHOD_2014
+    }
+
+    /// Exactly the 2014 fields: `{id,name,last_app,last_heard,connected}`.
+    fn device_summary(&self, d: &DeviceInfo) -> Value {
+        json!({
+            "id": d.id,
+            "name": d.name,
+            "last_app": null,
+            "last_heard": opt_time(d.last_heard),
+            "connected": d.online,
+        })
+    }
+
+    /// The observed 2014 detail: `{id,name,connected,variables,functions,cc3000_patch_version}`.
+    fn device_detail(&self, d: &DeviceInfo) -> Value {
+        json!({
+            "id": d.id,
+            "name": d.name,
+            "connected": d.online,
+            "variables": variables_json(d),
+            "functions": d.functions,
+            "cc3000_patch_version": "1.29",
+        })
+    }
+
+    /// `{ok:true,name}`: 2014 clients check that `name` equals the new name.
+    fn renamed(&self, d: &DeviceInfo, _now: DateTime<Utc>) -> Value {
+        json!({"ok": true, "name": d.name})
+    }
+
+    fn function_result(&self, d: &DeviceInfo, return_value: i32) -> Value {
+        json!({
+            "id": d.id,
+            "name": d.name,
+            "last_app": null,
+            "connected": true,
+            "return_value": return_value,
+        })
+    }
+
+    /// `{cmd:"VarReturn",name,result,coreInfo{last_app,last_heard,connected,deviceID}}`.
+    fn variable_result(&self, d: &DeviceInfo, name: &str, value: &VarValue) -> Value {
+        json!({
+            "cmd": "VarReturn",
+            "name": name,
+            "result": value.to_json(),
+            "coreInfo": {
+                "last_app": "",
+                "last_heard": opt_time(d.last_heard),
+                "connected": true,
+                "deviceID": d.id,
+            },
+        })
+    }
+
+    /// spark-server's texts; an unreachable device is `408 {"error":"Timed out."}`.
+    fn device_error(&self, err: &DeviceError, _name: &str) -> ApiError {
+        match err {
+            DeviceError::UnknownFunction => {
+                ApiError::message(StatusCode::NOT_FOUND, "Function not found")
+            }
+            DeviceError::UnknownVariable => {
+                ApiError::message(StatusCode::NOT_FOUND, "Variable not found")
+            }
+            DeviceError::Offline | DeviceError::TimedOut => {
+                ApiError::body(StatusCode::REQUEST_TIMEOUT, json!({"error": "Timed out."}))
+            }
+            DeviceError::Device(m) => ApiError::message(StatusCode::BAD_REQUEST, m.clone()),
+        }
+    }
+
+    /// `ttl` is the string `"60"`, as spark-server's `ttl.toString()`.
+    fn event_data(&self, e: &Event) -> Value {
+        json!({
+            "data": e.data,
+            "ttl": e.ttl.to_string(),
+            "published_at": crate::clock::iso_millis(e.published_at),
+            "coreid": e.coreid,
+        })
+    }
+
+    /// spark-server writes a bare newline when a stream has been idle.
+    fn keepalive(&self) -> &'static [u8] {
+        b"\n"
+    }
+
+    /// spark-server puts the publishing user's id in `coreid`.
+    fn api_coreid(&self, publisher: &User) -> String {
+        publisher.id.clone()
+    }
+
+    /// 63 characters: the Core's 64-byte buffer.
+    fn argument_limit(&self, _platform_id: u16) -> usize {
+        63
     }
 }

@@ -1,0 +1,206 @@
+//! `/v1/devices`: list, detail, claim, release, rename, signal, notes and ping.
+
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::response::Response;
+use serde_json::json;
+
+use crate::api::auth::{authenticate, Actor};
+use crate::api::error::ApiError;
+use crate::api::profile::{json_response, ok, permission_denied, shape};
+use crate::api::request::ApiRequest;
+use crate::config::Profile;
+use crate::devices::types::is_device_id;
+use crate::devices::DeviceInfo;
+use crate::state::AppState;
+
+/// The caller's device named by `id_or_name`, or 403 Permission Denied for unknown and
+/// foreign devices alike, so nobody learns which ids exist.
+pub fn owned_device(
+    state: &AppState,
+    actor: &Actor,
+    id_or_name: &str,
+) -> Result<DeviceInfo, ApiError> {
+    state
+        .devices()
+        .find_for(id_or_name, &actor.user.username)
+        .filter(|d| d.owner.as_deref() == Some(actor.user.username.as_str()))
+        .ok_or_else(|| permission_denied(&actor.token.token))
+}
+
+/// `GET /v1/devices`: the caller's devices, from the cache (no device is asked).
+pub async fn list(State(state): State<AppState>, req: ApiRequest) -> Result<Response, ApiError> {
+    let actor = authenticate(&state, &req)?;
+    let shaper = shape(state.config().profile);
+    let mut devices = state.devices().owned_by(&actor.user.username);
+    if state.config().profile == Profile::Particle {
+        // Newest handshake first, as the cloud sorts.
+        devices.sort_by(|a, b| b.last_handshake_at.cmp(&a.last_handshake_at));
+    }
+    let body: Vec<_> = devices.iter().map(|d| shaper.device_summary(d)).collect();
+    Ok(json_response(StatusCode::OK, &json!(body)))
+}
+
+/// `GET /v1/devices/:id`.
+pub async fn detail(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    req: ApiRequest,
+) -> Result<Response, ApiError> {
+    let actor = authenticate(&state, &req)?;
+    let d = owned_device(&state, &actor, &id)?;
+    Ok(json_response(
+        StatusCode::OK,
+        &shape(state.config().profile).device_detail(&d),
+    ))
+}
+
+fn claim_error(state: &AppState, status: StatusCode, message: &str) -> ApiError {
+    match state.config().profile {
+        Profile::Spark2014 => ApiError::messages(status, &[message]),
+        Profile::Particle => ApiError::message(status, message),
+    }
+}
+
+/// `POST /v1/devices` with `id`: claims a device for the caller.
+pub async fn claim(State(state): State<AppState>, req: ApiRequest) -> Result<Response, ApiError> {
+    let actor = authenticate(&state, &req)?;
+    let id = req
+        .params()?
+        .str("id")
+        .map(|s| s.trim().to_ascii_lowercase())
+        .unwrap_or_default();
+    if !is_device_id(&id) || state.devices().get(&id).is_none() {
+        return Err(claim_error(
+            &state,
+            StatusCode::NOT_FOUND,
+            "device not found",
+        ));
+    }
+    let me = actor.user.username.clone();
+    let outcome = state.devices().update(&id, |d| match d.owner.as_deref() {
+        Some(owner) if owner != me => Err(()),
+        _ => {
+            d.owner = Some(me.clone());
+            Ok(())
+        }
+    });
+    match outcome {
+        Some(Ok(())) => {
+            tracing::info!("device {id} claimed by {me}");
+            Ok(json_response(
+                StatusCode::OK,
+                &json!({"ok": true, "id": id}),
+            ))
+        }
+        _ => Err(claim_error(
+            &state,
+            StatusCode::BAD_REQUEST,
+            "The device belongs to someone else.",
+        )),
+    }
+}
+
+/// `DELETE /v1/devices/:id`: releases the caller's device.
+pub async fn release(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    req: ApiRequest,
+) -> Result<Response, ApiError> {
+    let actor = authenticate(&state, &req)?;
+    let d = owned_device(&state, &actor, &id)?;
+    state.devices().update(&d.id, |d| d.owner = None);
+    tracing::info!("device {} released by {}", d.id, actor.user.username);
+    Ok(ok())
+}
+
+/// `PUT /v1/devices/:id` with `name`, `signal` (`1`/`0`) or `notes`.
+pub async fn update(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    req: ApiRequest,
+) -> Result<Response, ApiError> {
+    let actor = authenticate(&state, &req)?;
+    let d = owned_device(&state, &actor, &id)?;
+    let params = req.params()?;
+    let shaper = shape(state.config().profile);
+    let now = state.clock().now();
+    if let Some(name) = params.str("name") {
+        let name = name.trim().to_string();
+        if name.is_empty() || name.len() > 63 || is_device_id(&name) {
+            return Err(ApiError::bad_request("Invalid device name"));
+        }
+        let taken = state
+            .devices()
+            .owned_by(&actor.user.username)
+            .iter()
+            .any(|o| o.id != d.id && o.name.as_deref() == Some(name.as_str()));
+        if taken {
+            // The 2015 cloud's answer to a duplicate name.
+            return Err(ApiError::body(
+                StatusCode::FORBIDDEN,
+                json!({"ok": false, "code": 403, "errors": [{}]}),
+            ));
+        }
+        let renamed = state.devices().update(&d.id, |dev| {
+            dev.name = Some(name.clone());
+            dev.clone()
+        });
+        let renamed = renamed.ok_or_else(|| permission_denied(&actor.token.token))?;
+        tracing::info!("device {} renamed to {name}", d.id);
+        return Ok(json_response(
+            StatusCode::OK,
+            &shaper.renamed(&renamed, now),
+        ));
+    }
+    if let Some(signal) = params.str("signal") {
+        let on = match signal.trim() {
+            "1" | "true" | "on" => true,
+            "0" | "false" | "off" => false,
+            _ => return Err(ApiError::bad_request("signal must be 1 or 0")),
+        };
+        let timeout = state.config().device_timeout;
+        state
+            .devices()
+            .signal(&d.id, on, timeout)
+            .await
+            .map_err(|e| shaper.device_error(&e, "signal"))?;
+        return Ok(json_response(
+            StatusCode::OK,
+            &json!({"id": d.id, "connected": true, "signaling": on}),
+        ));
+    }
+    if params.contains("notes") {
+        let notes = params.str("notes");
+        state
+            .devices()
+            .update(&d.id, |dev| dev.notes = notes.clone());
+        return Ok(json_response(
+            StatusCode::OK,
+            &json!({"id": d.id, "notes": notes, "updated_at": crate::clock::iso_millis(now)}),
+        ));
+    }
+    Err(ApiError::body(
+        StatusCode::BAD_REQUEST,
+        json!({"error": "Nothing to do?"}),
+    ))
+}
+
+/// `PUT /v1/devices/:id/ping`: whether the device answers.
+pub async fn ping(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    req: ApiRequest,
+) -> Result<Response, ApiError> {
+    let actor = authenticate(&state, &req)?;
+    let d = owned_device(&state, &actor, &id)?;
+    let timeout = state
+        .config()
+        .device_timeout
+        .min(std::time::Duration::from_secs(5));
+    let online = d.online && state.devices().describe(&d.id, timeout).await.is_ok();
+    Ok(json_response(
+        StatusCode::OK,
+        &json!({"online": online, "ok": true}),
+    ))
+}

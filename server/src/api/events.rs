@@ -1,0 +1,235 @@
+//! Server-sent events (`/v1/events`, `/v1/devices/events`, `/v1/devices/:id/events`, each
+//! with an optional name prefix) and `POST /v1/devices/events`.
+//!
+//! The stream is written by hand so every byte is the cloud's: `:ok` first, then
+//! `event: <name>` / `data: <json>` pairs, and the profile's keep-alive when idle.
+
+use std::convert::Infallible;
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::body::{Body, Bytes};
+use axum::extract::{Path, State};
+use axum::http::{header, HeaderValue, StatusCode};
+use axum::response::Response;
+use tokio::sync::{broadcast, watch};
+use tokio::time::Instant;
+
+use crate::api::auth::authenticate;
+use crate::api::devices::owned_device;
+use crate::api::error::ApiError;
+use crate::api::profile::{ok, shape, Shape};
+use crate::api::request::ApiRequest;
+use crate::events::{Event, Filter, Scope};
+use crate::state::AppState;
+
+/// Longest silence on a stream; particle-api-js gives up after 15 s.
+pub const KEEPALIVE: Duration = Duration::from_secs(9);
+
+struct Sse {
+    started: bool,
+    rx: broadcast::Receiver<Arc<Event>>,
+    filter: Filter,
+    shape: &'static dyn Shape,
+    next_keepalive: Instant,
+    shutdown: watch::Receiver<bool>,
+}
+
+fn frame(shape: &dyn Shape, e: &Event) -> Bytes {
+    // A name with a line break would split the SSE frame; the cloud never sends one.
+    let name: String = e
+        .name
+        .chars()
+        .map(|c| if c == '\n' || c == '\r' { ' ' } else { c })
+        .collect();
+    Bytes::from(format!("event: {name}\ndata: {}\n\n", shape.event_data(e)))
+}
+
+async fn next_chunk(mut s: Sse) -> Option<(Result<Bytes, Infallible>, Sse)> {
+    if !s.started {
+        s.started = true;
+        s.next_keepalive = Instant::now() + KEEPALIVE;
+        return Some((Ok(Bytes::from_static(b":ok\n\n")), s));
+    }
+    if *s.shutdown.borrow() {
+        return None;
+    }
+    loop {
+        tokio::select! {
+            got = s.rx.recv() => match got {
+                Ok(e) if s.filter.matches(&e) => {
+                    s.next_keepalive = Instant::now() + KEEPALIVE;
+                    let bytes = frame(s.shape, &e);
+                    return Some((Ok(bytes), s));
+                }
+                Ok(_) | Err(broadcast::error::RecvError::Lagged(_)) => continue,
+                Err(broadcast::error::RecvError::Closed) => return None,
+            },
+            _ = tokio::time::sleep_until(s.next_keepalive) => {
+                s.next_keepalive = Instant::now() + KEEPALIVE;
+                return Some((Ok(Bytes::from_static(s.shape.keepalive())), s));
+            }
+            _ = s.shutdown.changed() => return None,
+        }
+    }
+}
+
+/// Opens a stream after authenticating; auth errors go out as JSON before any stream.
+fn open(state: &AppState, filter: Filter) -> Response {
+    let sse = Sse {
+        started: false,
+        rx: state.bus().subscribe(),
+        filter,
+        shape: shape(state.config().profile),
+        next_keepalive: Instant::now() + KEEPALIVE,
+        shutdown: state.shutdown_watch(),
+    };
+    let body = Body::from_stream(futures_util::stream::unfold(sse, next_chunk));
+    let mut resp = Response::new(body);
+    *resp.status_mut() = StatusCode::OK;
+    let h = resp.headers_mut();
+    h.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("text/event-stream"),
+    );
+    h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
+    h.insert(header::CONNECTION, HeaderValue::from_static("keep-alive"));
+    resp
+}
+
+fn prefix(p: Option<String>) -> Option<String> {
+    p.filter(|p| !p.is_empty())
+}
+
+pub async fn firehose(
+    State(state): State<AppState>,
+    req: ApiRequest,
+) -> Result<Response, ApiError> {
+    firehose_prefixed(State(state), Path(String::new()), req).await
+}
+
+pub async fn firehose_prefixed(
+    State(state): State<AppState>,
+    Path(p): Path<String>,
+    req: ApiRequest,
+) -> Result<Response, ApiError> {
+    let actor = authenticate(&state, &req)?;
+    let scope = Scope::Firehose {
+        user: actor.user.username,
+    };
+    Ok(open(
+        &state,
+        Filter {
+            scope,
+            prefix: prefix(Some(p)),
+        },
+    ))
+}
+
+pub async fn mine(State(state): State<AppState>, req: ApiRequest) -> Result<Response, ApiError> {
+    mine_prefixed(State(state), Path(String::new()), req).await
+}
+
+pub async fn mine_prefixed(
+    State(state): State<AppState>,
+    Path(p): Path<String>,
+    req: ApiRequest,
+) -> Result<Response, ApiError> {
+    let actor = authenticate(&state, &req)?;
+    let scope = Scope::Mine {
+        user: actor.user.username,
+    };
+    Ok(open(
+        &state,
+        Filter {
+            scope,
+            prefix: prefix(Some(p)),
+        },
+    ))
+}
+
+pub async fn device(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    req: ApiRequest,
+) -> Result<Response, ApiError> {
+    device_prefixed(State(state), Path((id, String::new())), req).await
+}
+
+/// One device's events. The caller's own device shows everything; someone else's device
+/// shows only its public events, as the cloud does.
+pub async fn device_prefixed(
+    State(state): State<AppState>,
+    Path((id, p)): Path<(String, String)>,
+    req: ApiRequest,
+) -> Result<Response, ApiError> {
+    let actor = authenticate(&state, &req)?;
+    let device_id = match owned_device(&state, &actor, &id) {
+        Ok(d) => d.id,
+        Err(e) => state
+            .devices()
+            .find_for(&id, &actor.user.username)
+            .map(|d| d.id)
+            .ok_or(e)?,
+    };
+    let scope = Scope::Device {
+        device_id,
+        user: actor.user.username,
+    };
+    Ok(open(
+        &state,
+        Filter {
+            scope,
+            prefix: prefix(Some(p)),
+        },
+    ))
+}
+
+/// `"True"`, `"true"`, `"1"` and JSON `true` mean private; anything else is public.
+fn is_private(v: Option<&serde_json::Value>) -> bool {
+    match v {
+        Some(serde_json::Value::Bool(b)) => *b,
+        Some(serde_json::Value::String(s)) => {
+            matches!(s.to_ascii_lowercase().as_str(), "true" | "1" | "yes")
+        }
+        Some(serde_json::Value::Number(n)) => n.as_i64() == Some(1),
+        _ => false,
+    }
+}
+
+/// `POST /v1/devices/events`: `name`, `data`, `private`, `ttl`, as form or JSON.
+pub async fn publish(State(state): State<AppState>, req: ApiRequest) -> Result<Response, ApiError> {
+    let actor = authenticate(&state, &req)?;
+    let params = req.params()?;
+    let name = params
+        .str("name")
+        .filter(|n| !n.is_empty())
+        .ok_or_else(|| ApiError::bad_request("Missing event name"))?;
+    if name.len() > 63 {
+        return Err(ApiError::bad_request(
+            "Event name too long (63 characters at most)",
+        ));
+    }
+    let ttl = match params.str("ttl") {
+        Some(t) => t
+            .trim()
+            .parse::<u32>()
+            .ok()
+            .filter(|t| *t <= 16_777_215)
+            .ok_or_else(|| ApiError::bad_request("ttl must be a number of seconds"))?,
+        None => 60,
+    };
+    let shaper = shape(state.config().profile);
+    let event = Event {
+        name,
+        data: params.str("data"),
+        ttl,
+        published_at: state.clock().now(),
+        coreid: shaper.api_coreid(&actor.user),
+        public: !is_private(params.get("private")),
+        owner: Some(actor.user.username.clone()),
+    };
+    tracing::debug!("{} published {}", actor.user.username, event.name);
+    state.bus().publish(event);
+    Ok(ok())
+}
