@@ -50,6 +50,12 @@ pub struct ServeOpts {
     /// The Build web IDE's client id, whose logins never rotate the token.
     #[arg(long, env = "SPARK_MOCK_BUILD_CLIENT", default_value = "spark-build")]
     pub build_client: String,
+    /// Apply the particle cloud's documented rate limits (429s).
+    #[arg(long, env = "SPARK_MOCK_RATE_LIMITS")]
+    pub rate_limits: bool,
+    /// Seconds a function call or variable read waits for a device.
+    #[arg(long, env = "SPARK_MOCK_DEVICE_TIMEOUT", default_value_t = 30.0)]
+    pub device_timeout: f64,
     /// PBKDF2 iterations for stored passwords.
     #[arg(long, env = "SPARK_MOCK_PASSWORD_ITERATIONS", default_value_t = 10_000)]
     pub password_iterations: u32,

@@ -24,6 +24,9 @@ fn config(opts: &ServeOpts) -> Config {
     config.seed_file = opts.seed.clone();
     config.build_client_id = opts.build_client.clone();
     config.password_iterations = opts.password_iterations;
+    config.rate_limits = opts.rate_limits;
+    config.device_timeout =
+        std::time::Duration::from_secs_f64(opts.device_timeout.clamp(0.001, 3600.0));
     config
 }
 

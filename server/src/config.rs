@@ -142,6 +142,8 @@ pub struct Config {
     /// Accept unknown devices that append their public key to the handshake (Photon style).
     /// Off rejects them, as the real cloud does.
     pub auto_provision: bool,
+    /// Apply the particle cloud's documented rate limits (429s). Off by default.
+    pub rate_limits: bool,
 }
 
 impl Config {
@@ -159,6 +161,7 @@ impl Config {
             body_limit: 1024 * 1024,
             device_timeout: std::time::Duration::from_secs(30),
             auto_provision: true,
+            rate_limits: false,
         }
     }
 }

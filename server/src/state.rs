@@ -15,6 +15,7 @@ use crate::domain::db::Db;
 use crate::domain::password::PasswordHash;
 use crate::domain::users::{builtin_clients, User};
 use crate::events::EventBus;
+use crate::ratelimit::RateLimiter;
 use crate::seed::{Seed, SeedError};
 
 #[derive(Clone)]
@@ -30,6 +31,7 @@ struct Inner {
     bus: EventBus,
     devices: Registry,
     shutdown: tokio::sync::watch::Sender<bool>,
+    limiter: RateLimiter,
 }
 
 impl AppState {
@@ -61,6 +63,7 @@ impl AppState {
                 bus,
                 devices,
                 shutdown: tokio::sync::watch::channel(false).0,
+                limiter: RateLimiter::default(),
             }),
         })
     }
@@ -81,6 +84,11 @@ impl AppState {
     /// Becomes `true` when the server is shutting down.
     pub fn shutdown_watch(&self) -> tokio::sync::watch::Receiver<bool> {
         self.inner.shutdown.subscribe()
+    }
+
+    /// The rate limiter, when rate limits are switched on.
+    pub fn limiter(&self) -> Option<&RateLimiter> {
+        self.inner.config.rate_limits.then_some(&self.inner.limiter)
     }
 
     pub fn bus(&self) -> &EventBus {

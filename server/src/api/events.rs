@@ -21,6 +21,7 @@ use crate::api::error::ApiError;
 use crate::api::profile::{ok, shape, Shape};
 use crate::api::request::ApiRequest;
 use crate::events::{Event, Filter, Scope};
+use crate::ratelimit::StreamSlot;
 use crate::state::AppState;
 
 /// Longest silence on a stream; particle-api-js gives up after 15 s.
@@ -33,6 +34,8 @@ struct Sse {
     shape: &'static dyn Shape,
     next_keepalive: Instant,
     shutdown: watch::Receiver<bool>,
+    /// A simultaneous-stream slot, held while the stream lives (rate limits on).
+    _slot: Option<StreamSlot>,
 }
 
 fn frame(shape: &dyn Shape, e: &Event) -> Bytes {
@@ -75,8 +78,18 @@ async fn next_chunk(mut s: Sse) -> Option<(Result<Bytes, Infallible>, Sse)> {
 }
 
 /// Opens a stream after authenticating; auth errors go out as JSON before any stream.
-fn open(state: &AppState, filter: Filter) -> Response {
+fn open(state: &AppState, req: &ApiRequest, filter: Filter) -> Result<Response, ApiError> {
+    let slot = match (state.limiter(), req.remote_addr) {
+        (Some(limiter), Some(addr)) => Some(limiter.open_stream(addr.ip()).map_err(|_| {
+            ApiError::message(
+                StatusCode::TOO_MANY_REQUESTS,
+                "Too many simultaneous event streams",
+            )
+        })?),
+        _ => None,
+    };
     let sse = Sse {
+        _slot: slot,
         started: false,
         rx: state.bus().subscribe(),
         filter,
@@ -94,7 +107,7 @@ fn open(state: &AppState, filter: Filter) -> Response {
     );
     h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
     h.insert(header::CONNECTION, HeaderValue::from_static("keep-alive"));
-    resp
+    Ok(resp)
 }
 
 fn prefix(p: Option<String>) -> Option<String> {
@@ -117,13 +130,14 @@ pub async fn firehose_prefixed(
     let scope = Scope::Firehose {
         user: actor.user.username,
     };
-    Ok(open(
+    open(
         &state,
+        &req,
         Filter {
             scope,
             prefix: prefix(Some(p)),
         },
-    ))
+    )
 }
 
 pub async fn mine(State(state): State<AppState>, req: ApiRequest) -> Result<Response, ApiError> {
@@ -139,13 +153,14 @@ pub async fn mine_prefixed(
     let scope = Scope::Mine {
         user: actor.user.username,
     };
-    Ok(open(
+    open(
         &state,
+        &req,
         Filter {
             scope,
             prefix: prefix(Some(p)),
         },
-    ))
+    )
 }
 
 pub async fn device(
@@ -176,13 +191,14 @@ pub async fn device_prefixed(
         device_id,
         user: actor.user.username,
     };
-    Ok(open(
+    open(
         &state,
+        &req,
         Filter {
             scope,
             prefix: prefix(Some(p)),
         },
-    ))
+    )
 }
 
 /// `"True"`, `"true"`, `"1"` and JSON `true` mean private; anything else is public.

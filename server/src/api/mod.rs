@@ -10,6 +10,7 @@ pub mod devices;
 pub mod error;
 pub mod events;
 pub mod history;
+pub mod limits;
 pub mod oauth;
 pub mod profile;
 pub mod request;
