@@ -50,7 +50,8 @@ pub fn app(state: AppState) -> Router {
         .route(
             "/clients/{id}",
             put(clients::update).delete(clients::delete),
-        );
+        )
+        .merge(device_routes());
     let mock = Router::new()
         .route("/health", get(admin::health))
         .route("/tokens", get(admin::tokens))
@@ -76,6 +77,35 @@ pub fn app(state: AppState) -> Router {
         ))
         .layer(middleware::from_fn(cors))
         .with_state(state)
+}
+
+/// `/v1/devices…` and `/v1/events…`. Static segments (`events`, `ping`) win over `{name}`,
+/// so `GET /v1/devices/:id/ping` still reads a variable named `ping`.
+fn device_routes() -> Router<AppState> {
+    Router::new()
+        .route("/devices", get(devices::list).post(devices::claim))
+        .route("/devices/events", get(events::mine).post(events::publish))
+        .route("/devices/events/{*prefix}", get(events::mine_prefixed))
+        .route(
+            "/devices/{id}",
+            get(devices::detail)
+                .put(devices::update)
+                .delete(devices::release),
+        )
+        .route("/devices/{id}/events", get(events::device))
+        .route("/devices/{id}/events/{*prefix}", get(events::device_prefixed))
+        .route(
+            "/devices/{id}/ping",
+            put(devices::ping)
+                .get(calls::get_ping_variable)
+                .post(calls::call_ping_function),
+        )
+        .route(
+            "/devices/{id}/{name}",
+            get(calls::get_variable).post(calls::call_function),
+        )
+        .route("/events", get(events::firehose))
+        .route("/events/{*prefix}", get(events::firehose_prefixed))
 }
 
 async fn not_found() -> ApiError {
