@@ -15,6 +15,7 @@ use crate::domain::db::Db;
 use crate::domain::password::PasswordHash;
 use crate::domain::users::{builtin_clients, User};
 use crate::events::EventBus;
+use crate::journal::Journal;
 use crate::ratelimit::RateLimiter;
 use crate::seed::{Seed, SeedError};
 
@@ -32,6 +33,7 @@ struct Inner {
     devices: Registry,
     shutdown: tokio::sync::watch::Sender<bool>,
     limiter: RateLimiter,
+    journal: Journal,
 }
 
 impl AppState {
@@ -64,6 +66,7 @@ impl AppState {
                 devices,
                 shutdown: tokio::sync::watch::channel(false).0,
                 limiter: RateLimiter::default(),
+                journal: Journal::default(),
             }),
         })
     }
@@ -89,6 +92,11 @@ impl AppState {
     /// The rate limiter, when rate limits are switched on.
     pub fn limiter(&self) -> Option<&RateLimiter> {
         self.inner.config.rate_limits.then_some(&self.inner.limiter)
+    }
+
+    /// The journal of recent API requests.
+    pub fn journal(&self) -> &Journal {
+        &self.inner.journal
     }
 
     pub fn bus(&self) -> &EventBus {

@@ -83,6 +83,7 @@ fn match_bearer(header: &str) -> Option<&str> {
 /// Authenticates a request by its bearer token.
 pub fn authenticate(state: &AppState, req: &ApiRequest) -> Result<Actor, ApiError> {
     let token = bearer_token(state, req)?;
+    req.note.update(|n| n.token = Some(short(&token)));
     let now = state.clock().now();
     let route = req.route();
     let remote = req.remote_ip();
@@ -94,7 +95,13 @@ pub fn authenticate(state: &AppState, req: &ApiRequest) -> Result<Actor, ApiErro
             })
     });
     match result {
-        Ok((user, token)) => Ok(Actor { user, token }),
+        Ok((user, token)) => {
+            req.note.update(|n| {
+                n.user = Some(user.username.clone());
+                n.client = Some(token.client_id.clone());
+            });
+            Ok(Actor { user, token })
+        }
         Err(refusal) => {
             let description = match &refusal {
                 Refusal::Expired => text::TOKEN_EXPIRED,
@@ -110,11 +117,20 @@ pub fn authenticate(state: &AppState, req: &ApiRequest) -> Result<Actor, ApiErro
                         .map(|t| (t.username.clone(), t.client_id.clone()))
                         .unwrap_or_default()
                 });
+                req.note.update(|n| {
+                    n.user = Some(user.clone());
+                    n.client = Some(client.clone());
+                    n.rejected = Some(why.clone());
+                });
                 tracing::warn!(
                     "rejected token {} (user {user}, client {client}) on {route} from {}: {why}",
                     short(&token),
                     remote.as_deref().unwrap_or("unknown")
                 );
+            }
+            if refusal == Refusal::Unknown {
+                req.note
+                    .update(|n| n.rejected = Some("unknown token".to_string()));
             }
             Err(OAuthError::new(OAuthKind::InvalidToken, description).into())
         }

@@ -10,6 +10,7 @@ pub mod devices;
 pub mod error;
 pub mod events;
 pub mod history;
+pub mod journal;
 pub mod limits;
 pub mod oauth;
 pub mod profile;
@@ -55,6 +56,7 @@ pub fn app(state: AppState) -> Router {
     let mock = Router::new()
         .route("/health", get(admin::health))
         .route("/tokens", get(admin::tokens))
+        .route("/requests", get(journal::list).delete(journal::clear))
         .route("/tokens/{token}", get(admin::token))
         .route("/clock", get(admin::get_clock).post(admin::set_clock))
         .route(
@@ -93,7 +95,10 @@ fn device_routes() -> Router<AppState> {
                 .delete(devices::release),
         )
         .route("/devices/{id}/events", get(events::device))
-        .route("/devices/{id}/events/{*prefix}", get(events::device_prefixed))
+        .route(
+            "/devices/{id}/events/{*prefix}",
+            get(events::device_prefixed),
+        )
         .route(
             "/devices/{id}/ping",
             put(devices::ping)

@@ -35,8 +35,18 @@ pub async fn token(State(state): State<AppState>, req: ApiRequest) -> Result<Res
             user_agent: req.user_agent(),
         },
     };
+    let client = request
+        .basic
+        .as_ref()
+        .map(|b| b.0.clone())
+        .or_else(|| request.form.get("client_id").cloned());
+    req.note.update(|n| n.client = client);
     let issued = token_grant(&state, request).await?;
     let t = &issued.token;
+    req.note.update(|n| {
+        n.user = Some(t.username.clone());
+        n.token = Some(short(&t.token));
+    });
     if issued.reused {
         tracing::info!(
             "token {} handed back unchanged to {} (client {}, Build login)",

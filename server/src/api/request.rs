@@ -10,6 +10,7 @@ use axum::http::{header, HeaderMap, Method};
 use serde_json::Value;
 
 use crate::api::error::ApiError;
+use crate::journal::NoteSlot;
 use crate::state::AppState;
 
 /// How the body was encoded.
@@ -64,6 +65,8 @@ pub struct ApiRequest {
     pub raw_body: Bytes,
     params: Result<Params, String>,
     pub remote_addr: Option<SocketAddr>,
+    /// Where handlers note who made the request, for the journal.
+    pub note: NoteSlot,
 }
 
 impl ApiRequest {
@@ -159,7 +162,13 @@ impl FromRequest<AppState> for ApiRequest {
             .extensions
             .get::<ConnectInfo<SocketAddr>>()
             .map(|c| c.0);
+        let note = parts
+            .extensions
+            .get::<NoteSlot>()
+            .cloned()
+            .unwrap_or_default();
         Ok(ApiRequest {
+            note,
             method: parts.method,
             // Nested routers strip their prefix from `uri`; history wants the full path.
             path: parts

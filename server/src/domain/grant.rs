@@ -71,7 +71,7 @@ pub async fn token_grant(state: &AppState, req: TokenRequest) -> Result<Issued, 
     }
     let client = state.db(|db| db.clients.get(&client_id).cloned());
     if state.config().client_check == ClientCheck::Table
-        && !client.as_ref().is_some_and(|c| c.secret == client_secret)
+        && !matches!(&client, Some(c) if c.secret == client_secret)
     {
         return Err(OAuthError::invalid_client(match profile {
             Profile::Spark2014 => text::CLIENT_INVALID_2014,
