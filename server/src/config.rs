@@ -144,6 +144,8 @@ pub struct Config {
     pub auto_provision: bool,
     /// Apply the particle cloud's documented rate limits (429s). Off by default.
     pub rate_limits: bool,
+    /// Seed of the generator that decides "error with probability p" faults.
+    pub fault_seed: u64,
 }
 
 impl Config {
@@ -162,6 +164,7 @@ impl Config {
             device_timeout: std::time::Duration::from_secs(30),
             auto_provision: true,
             rate_limits: false,
+            fault_seed: 0,
         }
     }
 }

@@ -7,6 +7,7 @@
 //!   three token policies, and the token endpoint's rules.
 //! - [`devices`]: the device registry and the commands the API sends to a connected device.
 //! - [`events`]: the event bus behind SSE streams and device subscriptions.
+//! - [`faults`]: injected device and route faults, for `/__mock/faults`.
 //! - [`journal`]: the last N API requests, for `/__mock/requests`.
 //! - [`ratelimit`]: the particle cloud's documented rate limits (off by default).
 //! - [`seed`]: the TOML seed file.
@@ -22,6 +23,7 @@ pub mod devices;
 pub mod domain;
 pub mod error;
 pub mod events;
+pub mod faults;
 pub mod journal;
 pub mod ratelimit;
 pub mod seed;

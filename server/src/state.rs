@@ -15,6 +15,7 @@ use crate::domain::db::Db;
 use crate::domain::password::PasswordHash;
 use crate::domain::users::{builtin_clients, User};
 use crate::events::EventBus;
+use crate::faults::Faults;
 use crate::journal::Journal;
 use crate::ratelimit::RateLimiter;
 use crate::seed::{Seed, SeedError};
@@ -34,6 +35,7 @@ struct Inner {
     shutdown: tokio::sync::watch::Sender<bool>,
     limiter: RateLimiter,
     journal: Journal,
+    faults: Faults,
 }
 
 impl AppState {
@@ -54,6 +56,7 @@ impl AppState {
             db.clients.insert(c.id.clone(), c);
         }
         seed.apply(&mut db, &config, clock.now())?;
+        let fault_seed = config.fault_seed;
         let bus = EventBus::new();
         let devices = Registry::new(bus.clone(), clock.clone());
         Ok(AppState {
@@ -67,6 +70,7 @@ impl AppState {
                 shutdown: tokio::sync::watch::channel(false).0,
                 limiter: RateLimiter::default(),
                 journal: Journal::default(),
+                faults: Faults::new(fault_seed),
             }),
         })
     }
@@ -92,6 +96,11 @@ impl AppState {
     /// The rate limiter, when rate limits are switched on.
     pub fn limiter(&self) -> Option<&RateLimiter> {
         self.inner.config.rate_limits.then_some(&self.inner.limiter)
+    }
+
+    /// Injected faults.
+    pub fn faults(&self) -> &Faults {
+        &self.inner.faults
     }
 
     /// The journal of recent API requests.

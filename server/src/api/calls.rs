@@ -9,7 +9,10 @@ use crate::api::devices::owned_device;
 use crate::api::error::ApiError;
 use crate::api::profile::{json_response, shape};
 use crate::api::request::{value_text, ApiRequest};
+use std::time::Duration;
+
 use crate::devices::DeviceError;
+use crate::faults::DeviceFault;
 use crate::state::AppState;
 
 fn raw(text: String) -> Response {
@@ -19,6 +22,41 @@ fn raw(text: String) -> Response {
         HeaderValue::from_static("text/plain; charset=utf-8"),
     );
     resp
+}
+
+/// Applies injected device faults before a call or read. Returns how long the request may
+/// still wait for the device, or the error the fault causes.
+async fn device_faults(
+    state: &AppState,
+    req: &ApiRequest,
+    id: &str,
+) -> Result<Duration, DeviceError> {
+    let timeout = state.config().device_timeout;
+    let faults = state.faults().for_device(id, state.clock().now());
+    if let Some(f) = faults.first() {
+        req.note
+            .update(|n| n.fault = Some(format!("device {id}: {f:?}")));
+    }
+    let mut remaining = timeout;
+    for f in faults {
+        match f {
+            DeviceFault::Offline => return Err(DeviceError::Offline),
+            DeviceFault::NoAnswer => {
+                tokio::time::sleep(timeout).await;
+                return Err(DeviceError::TimedOut);
+            }
+            DeviceFault::Latency { ms } => {
+                let wait = Duration::from_millis(ms).min(remaining);
+                tokio::time::sleep(wait).await;
+                remaining = remaining.saturating_sub(wait);
+                if remaining.is_zero() {
+                    return Err(DeviceError::TimedOut);
+                }
+            }
+            DeviceFault::Drop | DeviceFault::RefuseReconnect { .. } => {}
+        }
+    }
+    Ok(remaining)
 }
 
 fn wants_raw(req: &ApiRequest) -> bool {
@@ -70,7 +108,7 @@ pub async fn call_function(
             arg.len()
         )));
     }
-    let timeout = state.config().device_timeout;
+    let timeout = device_faults(&state, &req, &d.id).await.map_err(fail)?;
     let value = state
         .devices()
         .call_function(&d.id, &name, &arg, timeout)
@@ -97,7 +135,7 @@ pub async fn get_variable(
     let fail = |e: DeviceError| shaper.device_error(&e, &variable);
     let name = find_name(d.variables.keys(), &variable)
         .ok_or_else(|| fail(DeviceError::UnknownVariable))?;
-    let timeout = state.config().device_timeout;
+    let timeout = device_faults(&state, &req, &d.id).await.map_err(fail)?;
     let value = state
         .devices()
         .get_variable(&d.id, &name, timeout)

@@ -36,6 +36,10 @@ struct Sse {
     shutdown: watch::Receiver<bool>,
     /// A simultaneous-stream slot, held while the stream lives (rate limits on).
     _slot: Option<StreamSlot>,
+    /// Injected faults: end after this many events / at this instant; no keep-alives.
+    events_left: Option<u64>,
+    cut_at: Option<Instant>,
+    keepalive: bool,
 }
 
 fn frame(shape: &dyn Shape, e: &Event) -> Bytes {
@@ -54,21 +58,26 @@ async fn next_chunk(mut s: Sse) -> Option<(Result<Bytes, Infallible>, Sse)> {
         s.next_keepalive = Instant::now() + KEEPALIVE;
         return Some((Ok(Bytes::from_static(b":ok\n\n")), s));
     }
-    if *s.shutdown.borrow() {
+    if *s.shutdown.borrow() || s.events_left == Some(0) {
         return None;
     }
+    let far = Instant::now() + Duration::from_secs(365 * 86_400);
+    let cut_at = s.cut_at.unwrap_or(far);
+    let keepalive_at = if s.keepalive { s.next_keepalive } else { far };
     loop {
         tokio::select! {
             got = s.rx.recv() => match got {
                 Ok(e) if s.filter.matches(&e) => {
                     s.next_keepalive = Instant::now() + KEEPALIVE;
+                    s.events_left = s.events_left.map(|n| n.saturating_sub(1));
                     let bytes = frame(s.shape, &e);
                     return Some((Ok(bytes), s));
                 }
                 Ok(_) | Err(broadcast::error::RecvError::Lagged(_)) => continue,
                 Err(broadcast::error::RecvError::Closed) => return None,
             },
-            _ = tokio::time::sleep_until(s.next_keepalive) => {
+            _ = tokio::time::sleep_until(cut_at) => return None,
+            _ = tokio::time::sleep_until(keepalive_at) => {
                 s.next_keepalive = Instant::now() + KEEPALIVE;
                 return Some((Ok(Bytes::from_static(s.shape.keepalive())), s));
             }
@@ -88,8 +97,12 @@ fn open(state: &AppState, req: &ApiRequest, filter: Filter) -> Result<Response, 
         })?),
         _ => None,
     };
+    let faults = req.faults.clone().unwrap_or_default();
     let sse = Sse {
         _slot: slot,
+        events_left: faults.cut_after_events,
+        cut_at: faults.cut_after.map(|d| Instant::now() + d),
+        keepalive: !faults.no_keepalive,
         started: false,
         rx: state.bus().subscribe(),
         filter,

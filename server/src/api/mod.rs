@@ -9,6 +9,7 @@ pub mod clients;
 pub mod devices;
 pub mod error;
 pub mod events;
+pub mod faults;
 pub mod history;
 pub mod journal;
 pub mod limits;
@@ -57,6 +58,11 @@ pub fn app(state: AppState) -> Router {
         .route("/health", get(admin::health))
         .route("/tokens", get(admin::tokens))
         .route("/requests", get(journal::list).delete(journal::clear))
+        .route(
+            "/faults",
+            get(faults::list).post(faults::add).delete(faults::clear),
+        )
+        .route("/faults/{id}", axum::routing::delete(faults::remove))
         .route("/tokens/{token}", get(admin::token))
         .route("/clock", get(admin::get_clock).post(admin::set_clock))
         .route(

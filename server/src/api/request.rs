@@ -10,6 +10,7 @@ use axum::http::{header, HeaderMap, Method};
 use serde_json::Value;
 
 use crate::api::error::ApiError;
+use crate::api::faults::StreamFaults;
 use crate::journal::NoteSlot;
 use crate::state::AppState;
 
@@ -67,6 +68,8 @@ pub struct ApiRequest {
     pub remote_addr: Option<SocketAddr>,
     /// Where handlers note who made the request, for the journal.
     pub note: NoteSlot,
+    /// Injected faults for an event stream on this route.
+    pub faults: Option<StreamFaults>,
 }
 
 impl ApiRequest {
@@ -167,7 +170,9 @@ impl FromRequest<AppState> for ApiRequest {
             .get::<NoteSlot>()
             .cloned()
             .unwrap_or_default();
+        let faults = parts.extensions.get::<StreamFaults>().cloned();
         Ok(ApiRequest {
+            faults,
             note,
             method: parts.method,
             // Nested routers strip their prefix from `uri`; history wants the full path.
