@@ -144,6 +144,9 @@ pub struct Config {
     pub auto_provision: bool,
     /// Apply the particle cloud's documented rate limits (429s). Off by default.
     pub rate_limits: bool,
+    /// Where users, tokens, clients, devices and the server key are kept across restarts;
+    /// `None` keeps everything in memory.
+    pub state_dir: Option<PathBuf>,
     /// Seed of the generator that decides "error with probability p" faults.
     pub fault_seed: u64,
 }
@@ -165,6 +168,7 @@ impl Config {
             auto_provision: true,
             rate_limits: false,
             fault_seed: 0,
+            state_dir: None,
         }
     }
 }

@@ -63,9 +63,35 @@ impl Filter {
     }
 }
 
+/// An open event stream, as `/__mock/state` lists it.
+#[derive(Clone, Debug, serde::Serialize)]
+pub struct Subscription {
+    pub id: u64,
+    pub user: Option<String>,
+    pub route: String,
+    pub prefix: Option<String>,
+    pub remote_addr: Option<String>,
+    pub opened_at: DateTime<Utc>,
+}
+
+type Table = Arc<parking_lot::Mutex<(u64, std::collections::BTreeMap<u64, Subscription>)>>;
+
+/// Keeps a subscription listed while it lives.
+pub struct Tracked {
+    table: Table,
+    id: u64,
+}
+
+impl Drop for Tracked {
+    fn drop(&mut self) {
+        self.table.lock().1.remove(&self.id);
+    }
+}
+
 #[derive(Clone)]
 pub struct EventBus {
     tx: broadcast::Sender<Arc<Event>>,
+    table: Table,
 }
 
 impl Default for EventBus {
@@ -77,7 +103,10 @@ impl Default for EventBus {
 impl EventBus {
     pub fn new() -> Self {
         let (tx, _) = broadcast::channel(CAPACITY);
-        EventBus { tx }
+        EventBus {
+            tx,
+            table: Table::default(),
+        }
     }
 
     /// Publishes to every current subscriber; with none, the event is simply gone, as in
@@ -92,6 +121,24 @@ impl EventBus {
 
     pub fn subscriber_count(&self) -> usize {
         self.tx.receiver_count()
+    }
+
+    /// Lists an open stream until the returned guard is dropped.
+    pub fn track(&self, mut sub: Subscription) -> Tracked {
+        let mut t = self.table.lock();
+        t.0 += 1;
+        sub.id = t.0;
+        let id = sub.id;
+        t.1.insert(id, sub);
+        Tracked {
+            table: self.table.clone(),
+            id,
+        }
+    }
+
+    /// The open streams.
+    pub fn subscriptions(&self) -> Vec<Subscription> {
+        self.table.lock().1.values().cloned().collect()
     }
 }
 

@@ -9,6 +9,7 @@
 //! - [`events`]: the event bus behind SSE streams and device subscriptions.
 //! - [`faults`]: injected device and route faults, for `/__mock/faults`.
 //! - [`journal`]: the last N API requests, for `/__mock/requests`.
+//! - [`persist`]: the durable snapshot behind `--state-dir`.
 //! - [`ratelimit`]: the particle cloud's documented rate limits (off by default).
 //! - [`seed`]: the TOML seed file.
 //! - [`state`]: [`AppState`], the shared state behind every route.
@@ -25,6 +26,7 @@ pub mod error;
 pub mod events;
 pub mod faults;
 pub mod journal;
+pub mod persist;
 pub mod ratelimit;
 pub mod seed;
 pub mod state;
@@ -47,14 +49,35 @@ pub async fn run(
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
     let app = app(state.clone());
+    let flusher = tokio::spawn(flush_in_background(state.clone()));
+    let stopping = state.clone();
     let shutdown = async move {
         shutdown.await;
-        state.begin_shutdown();
+        stopping.begin_shutdown();
     };
     axum::serve(
         listener,
         app.into_make_service_with_connect_info::<SocketAddr>(),
     )
     .with_graceful_shutdown(shutdown)
-    .await
+    .await?;
+    flusher.abort();
+    if let Err(e) = state.persist().await {
+        tracing::error!("final save failed: {e}");
+    }
+    Ok(())
+}
+
+/// Saves what requests do not save themselves (token uses, device-port changes) once a
+/// second, when something changed.
+async fn flush_in_background(state: AppState) {
+    let mut tick = tokio::time::interval(std::time::Duration::from_secs(1));
+    loop {
+        tick.tick().await;
+        if state.dirty() {
+            if let Err(e) = state.persist().await {
+                tracing::error!("background save failed: {e}");
+            }
+        }
+    }
 }

@@ -107,8 +107,27 @@ impl Seed {
         toml::from_str(text).map_err(|e| e.to_string())
     }
 
-    /// Adds the seed's users, tokens and clients to `db`.
+    /// Adds the seed's users, tokens and clients to a fresh `db`. A user or token declared
+    /// twice is an error.
     pub fn apply(&self, db: &mut Db, config: &Config, now: DateTime<Utc>) -> Result<(), SeedError> {
+        let mut seen = std::collections::HashSet::new();
+        for u in &self.users {
+            let name = crate::domain::users::normalize_username(&u.username);
+            if !seen.insert(name.clone()) {
+                return Err(SeedError::Invalid(format!("user {name} is declared twice")));
+            }
+        }
+        self.merge(db, config, now).map(|_| ())
+    }
+
+    /// Adds what the seed declares and `db` lacks (users, fixed tokens, clients) and sets
+    /// the passwords of users it names. Returns how many users were added.
+    pub fn merge(
+        &self,
+        db: &mut Db,
+        config: &Config,
+        now: DateTime<Utc>,
+    ) -> Result<usize, SeedError> {
         for c in &self.clients {
             db.clients.insert(
                 c.id.clone(),
@@ -123,20 +142,24 @@ impl Seed {
                 },
             );
         }
+        let mut added = 0;
         for u in &self.users {
-            let mut user = User::new(
-                &u.username,
-                PasswordHash::new(&u.password, config.password_iterations),
-                now,
-            );
-            user.first_name = u.first_name.clone();
-            user.last_name = u.last_name.clone();
-            let username = user.username.clone();
-            if !db.add_user(user) {
-                return Err(SeedError::Invalid(format!(
-                    "user {username} is declared twice"
-                )));
-            }
+            let hash = PasswordHash::new(&u.password, config.password_iterations);
+            let username = crate::domain::users::normalize_username(&u.username);
+            let is_new = match db.user_mut(&username) {
+                Some(existing) => {
+                    existing.password = hash;
+                    false
+                }
+                None => {
+                    let mut user = User::new(&username, hash, now);
+                    user.first_name = u.first_name.clone();
+                    user.last_name = u.last_name.clone();
+                    db.add_user(user);
+                    added += 1;
+                    true
+                }
+            };
             for t in &u.tokens {
                 let token = match &t.token {
                     Some(tok) if is_token(tok) => tok.clone(),
@@ -145,12 +168,17 @@ impl Seed {
                             "token `{tok}` of {username} is not 40 lowercase hex characters"
                         )))
                     }
-                    None => crate::domain::token::generate_token(),
+                    // A generated token is minted only with its user, not on every reload.
+                    None if is_new => crate::domain::token::generate_token(),
+                    None => continue,
                 };
                 if db.token(&token).is_some() {
-                    return Err(SeedError::Invalid(format!(
-                        "token {token} is declared twice"
-                    )));
+                    if is_new {
+                        return Err(SeedError::Invalid(format!(
+                            "token {token} is declared twice"
+                        )));
+                    }
+                    continue;
                 }
                 let secs = t.expires_in.unwrap_or(config.token_lifetime_secs);
                 db.insert(TokenRecord {
@@ -174,7 +202,7 @@ impl Seed {
                 });
             }
         }
-        Ok(())
+        Ok(added)
     }
 }
 

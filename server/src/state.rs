@@ -1,8 +1,10 @@
 //! The shared state behind every route and the admin API: configuration, the clock, the
-//! account database and the token policy in force. Cheap to clone.
+//! account database, the token policy in force, the devices, the event bus and the mock's
+//! own controls (journal, faults, rate limiter, persistence). Cheap to clone.
 //!
 //! Locks are parking_lot locks held only for in-memory work, never across `.await`.
 
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 
 use chrono::Duration;
@@ -17,8 +19,18 @@ use crate::domain::users::{builtin_clients, User};
 use crate::events::EventBus;
 use crate::faults::Faults;
 use crate::journal::Journal;
+use crate::persist::{PersistError, Snapshot, Store};
 use crate::ratelimit::RateLimiter;
 use crate::seed::{Seed, SeedError};
+
+/// Why the server could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    #[error(transparent)]
+    Seed(#[from] SeedError),
+    #[error(transparent)]
+    Persist(#[from] PersistError),
+}
 
 #[derive(Clone)]
 pub struct AppState {
@@ -36,11 +48,19 @@ struct Inner {
     limiter: RateLimiter,
     journal: Journal,
     faults: Faults,
+    /// The seed in force, for `/__mock/reset` and `/__mock/reload`.
+    seed: RwLock<Seed>,
+    store: Option<Store>,
+    /// Bumped by every change to accounts; compared with what was last saved.
+    generation: AtomicU64,
+    saved: Mutex<(u64, u64)>,
+    /// Token uses and refusals changed since the last save (flushed in the background).
+    touched: AtomicBool,
 }
 
 impl AppState {
     /// Builds the state from a configuration, loading its seed file if it names one.
-    pub fn new(config: Config) -> Result<Self, SeedError> {
+    pub fn new(config: Config) -> Result<Self, StartError> {
         let seed = match &config.seed_file {
             Some(path) => Seed::from_file(path)?,
             None => Seed::default(),
@@ -48,21 +68,33 @@ impl AppState {
         Self::with_seed(config, &seed)
     }
 
-    /// Builds the state from a configuration and an already parsed seed.
-    pub fn with_seed(config: Config, seed: &Seed) -> Result<Self, SeedError> {
+    /// Builds the state from a configuration and an already parsed seed. With a state
+    /// directory that holds a snapshot, the snapshot wins and the seed is not applied.
+    pub fn with_seed(config: Config, seed: &Seed) -> Result<Self, StartError> {
         let clock = Clock::new();
-        let mut db = Db::default();
-        for c in builtin_clients(&config.build_client_id) {
-            db.clients.insert(c.id.clone(), c);
-        }
-        seed.apply(&mut db, &config, clock.now())?;
-        let fault_seed = config.fault_seed;
+        let store = config.state_dir.as_deref().map(Store::new).transpose()?;
+        let snapshot = match &store {
+            Some(s) => s.load()?,
+            None => None,
+        };
         let bus = EventBus::new();
         let devices = Registry::new(bus.clone(), clock.clone());
-        Ok(AppState {
+        let (db, policy) = match snapshot {
+            Some(snap) => {
+                clock.advance(Duration::seconds(snap.clock_offset_secs));
+                for d in snap.devices {
+                    let id = d.id.clone();
+                    devices.upsert(&id, move |info| *info = d);
+                }
+                tracing::info!("restored state saved at {}", snap.saved_at);
+                (snap.db, snap.policy)
+            }
+            None => (fresh_db(&config, seed, &clock)?, config.policy),
+        };
+        let state = AppState {
             inner: Arc::new(Inner {
-                policy: RwLock::new(config.policy),
-                config,
+                policy: RwLock::new(policy),
+                faults: Faults::new(config.fault_seed),
                 clock,
                 db: Mutex::new(db),
                 bus,
@@ -70,9 +102,16 @@ impl AppState {
                 shutdown: tokio::sync::watch::channel(false).0,
                 limiter: RateLimiter::default(),
                 journal: Journal::default(),
-                faults: Faults::new(fault_seed),
+                seed: RwLock::new(seed.clone()),
+                store,
+                generation: AtomicU64::new(1),
+                saved: Mutex::new((0, 0)),
+                touched: AtomicBool::new(false),
+                config,
             }),
-        })
+        };
+        state.save_now()?;
+        Ok(state)
     }
 
     pub fn config(&self) -> &Config {
@@ -81,6 +120,40 @@ impl AppState {
 
     pub fn clock(&self) -> &Clock {
         &self.inner.clock
+    }
+
+    /// Runs `f` with the database locked, as a change that must be persisted. Keep `f`
+    /// short and synchronous.
+    pub fn db<R>(&self, f: impl FnOnce(&mut Db) -> R) -> R {
+        let r = f(&mut self.inner.db.lock());
+        self.inner.generation.fetch_add(1, Ordering::AcqRel);
+        r
+    }
+
+    /// Reads the database.
+    pub fn db_read<R>(&self, f: impl FnOnce(&Db) -> R) -> R {
+        f(&self.inner.db.lock())
+    }
+
+    /// Runs `f` for a change to token history only (uses, refusals), which is saved in the
+    /// background rather than before the response.
+    pub fn db_touch<R>(&self, f: impl FnOnce(&mut Db) -> R) -> R {
+        let r = f(&mut self.inner.db.lock());
+        self.inner.touched.store(true, Ordering::Release);
+        r
+    }
+
+    pub fn policy(&self) -> PolicyKind {
+        *self.inner.policy.read()
+    }
+
+    pub fn set_policy(&self, policy: PolicyKind) {
+        *self.inner.policy.write() = policy;
+        self.inner.generation.fetch_add(1, Ordering::AcqRel);
+    }
+
+    pub fn token_lifetime(&self) -> Duration {
+        Duration::seconds(self.inner.config.token_lifetime_secs)
     }
 
     /// Tells long-lived streams to end, so a graceful shutdown can finish.
@@ -116,21 +189,8 @@ impl AppState {
         &self.inner.devices
     }
 
-    /// Runs `f` with the database locked. Keep `f` short and synchronous.
-    pub fn db<R>(&self, f: impl FnOnce(&mut Db) -> R) -> R {
-        f(&mut self.inner.db.lock())
-    }
-
-    pub fn policy(&self) -> PolicyKind {
-        *self.inner.policy.read()
-    }
-
-    pub fn set_policy(&self, policy: PolicyKind) {
-        *self.inner.policy.write() = policy;
-    }
-
-    pub fn token_lifetime(&self) -> Duration {
-        Duration::seconds(self.inner.config.token_lifetime_secs)
+    pub fn seed(&self) -> Seed {
+        self.inner.seed.read().clone()
     }
 
     /// Hashes a password off the async threads (PBKDF2 is deliberately slow).
@@ -151,7 +211,7 @@ impl AppState {
     /// Checks a username and password; the user on success. Runs the hash off the async
     /// threads.
     pub async fn check_password(&self, username: &str, password: &str) -> Option<User> {
-        let user = self.db(|db| db.user(username).cloned())?;
+        let user = self.db_read(|db| db.user(username).cloned())?;
         let candidate = password.to_string();
         let hash = user.password.clone();
         let ok = tokio::task::spawn_blocking(move || hash.verify(&candidate))
@@ -159,4 +219,98 @@ impl AppState {
             .unwrap_or(false);
         ok.then_some(user)
     }
+
+    /// Returns accounts, the policy and the clock to the seed; drops the devices'
+    /// registrations too unless `keep_devices`. Journal, faults and rate limits are cleared.
+    pub fn reset(&self, keep_devices: bool) -> Result<(), SeedError> {
+        let seed = self.seed();
+        self.inner.clock.reset();
+        let db = fresh_db(&self.inner.config, &seed, &self.inner.clock)?;
+        *self.inner.db.lock() = db;
+        *self.inner.policy.write() = self.inner.config.policy;
+        self.inner.generation.fetch_add(1, Ordering::AcqRel);
+        self.inner.journal.clear();
+        self.inner.faults.clear();
+        self.inner.limiter.reset();
+        if !keep_devices {
+            self.inner.devices.clear();
+        }
+        Ok(())
+    }
+
+    /// Re-reads the seed file and adds what is new in it (users, their tokens, clients),
+    /// updating the passwords of users it names. Connections are untouched.
+    pub fn reload_seed(&self) -> Result<usize, SeedError> {
+        let seed = match &self.inner.config.seed_file {
+            Some(path) => Seed::from_file(path)?,
+            None => return Ok(0),
+        };
+        let now = self.inner.clock.now();
+        let added = self.db(|db| seed.merge(db, &self.inner.config, now))?;
+        *self.inner.seed.write() = seed;
+        Ok(added)
+    }
+
+    fn snapshot(&self) -> Snapshot {
+        let db = self.inner.db.lock().clone();
+        Snapshot::new(
+            self.inner.clock.now(),
+            self.policy(),
+            self.inner.clock.offset().num_seconds(),
+            db,
+            self.inner.devices.list(),
+        )
+    }
+
+    /// Saves the state now if anything changed (blocking; used at start and shutdown).
+    pub fn save_now(&self) -> Result<(), PersistError> {
+        let Some(store) = &self.inner.store else {
+            return Ok(());
+        };
+        // Taken under the store's lock, so saves land in order and none is older than
+        // the one before it.
+        let mut saved = self.inner.saved.lock();
+        let current = (
+            self.inner.generation.load(Ordering::Acquire),
+            self.inner.devices.generation(),
+        );
+        let touched = self.inner.touched.swap(false, Ordering::AcqRel);
+        if current == *saved && !touched {
+            return Ok(());
+        }
+        store.save(&self.snapshot())?;
+        *saved = current;
+        Ok(())
+    }
+
+    /// Makes every acknowledged change durable before a response goes out.
+    pub async fn persist(&self) -> Result<(), PersistError> {
+        if self.inner.store.is_none() {
+            return Ok(());
+        }
+        let state = self.clone();
+        tokio::task::spawn_blocking(move || state.save_now())
+            .await
+            .unwrap_or(Ok(()))
+    }
+
+    /// Whether changes are waiting to be saved.
+    pub fn dirty(&self) -> bool {
+        let saved = *self.inner.saved.lock();
+        self.inner.store.is_some()
+            && ((
+                self.inner.generation.load(Ordering::Acquire),
+                self.inner.devices.generation(),
+            ) != saved
+                || self.inner.touched.load(Ordering::Acquire))
+    }
+}
+
+fn fresh_db(config: &Config, seed: &Seed, clock: &Clock) -> Result<Db, SeedError> {
+    let mut db = Db::default();
+    for c in builtin_clients(&config.build_client_id) {
+        db.clients.insert(c.id.clone(), c);
+    }
+    seed.apply(&mut db, config, clock.now())?;
+    Ok(db)
 }

@@ -36,7 +36,7 @@ async fn basic_user(state: &AppState, req: &ApiRequest, what: &str) -> Result<Us
 pub async fn list(State(state): State<AppState>, req: ApiRequest) -> Result<Response, ApiError> {
     let user = basic_user(&state, &req, "view your access tokens").await?;
     let now = state.clock().now();
-    let tokens: Vec<Value> = state.db(|db| {
+    let tokens: Vec<Value> = state.db_read(|db| {
         db.valid_tokens(&user.username, now)
             .into_iter()
             .map(|t| {

@@ -23,7 +23,7 @@ pub async fn health() -> Response {
 pub async fn tokens(State(state): State<AppState>, req: ApiRequest) -> Result<Response, ApiError> {
     let now = state.clock().now();
     let user = req.query_param("user").map(str::to_lowercase);
-    let list: Vec<Value> = state.db(|db| {
+    let list: Vec<Value> = state.db_read(|db| {
         db.all_tokens()
             .into_iter()
             .filter(|t| user.as_deref().is_none_or(|u| t.username == u))
@@ -42,7 +42,7 @@ pub async fn token(
     Path(token): Path<String>,
 ) -> Result<Response, ApiError> {
     let now = state.clock().now();
-    let found = state.db(|db| db.token(&token).map(|t| history_json(t, now)));
+    let found = state.db_read(|db| db.token(&token).map(|t| history_json(t, now)));
     let body = found.ok_or_else(|| ApiError::message(StatusCode::NOT_FOUND, "Unknown token"))?;
     Ok(json_response(StatusCode::OK, &body))
 }

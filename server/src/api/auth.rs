@@ -87,7 +87,7 @@ pub fn authenticate(state: &AppState, req: &ApiRequest) -> Result<Actor, ApiErro
     let now = state.clock().now();
     let route = req.route();
     let remote = req.remote_ip();
-    let result = state.db(|db| {
+    let result = state.db_touch(|db| {
         db.authenticate(&token, &route, remote.as_deref(), now)
             .and_then(|t| match db.user(&t.username) {
                 Some(u) => Ok((u.clone(), t)),
@@ -112,7 +112,7 @@ pub fn authenticate(state: &AppState, req: &ApiRequest) -> Result<Actor, ApiErro
                 Refusal::Expired => Some("expired".to_string()),
                 Refusal::Invalidated(why) => Some(why.clone()),
             } {
-                let (user, client) = state.db(|db| {
+                let (user, client) = state.db_read(|db| {
                     db.token(&token)
                         .map(|t| (t.username.clone(), t.client_id.clone()))
                         .unwrap_or_default()

@@ -32,7 +32,7 @@ fn with_secret(c: &Client) -> Value {
 /// `GET /v1/clients`.
 pub async fn list(State(state): State<AppState>, req: ApiRequest) -> Result<Response, ApiError> {
     let actor = particle_only(&state, &req)?;
-    let clients: Vec<Value> = state.db(|db| {
+    let clients: Vec<Value> = state.db_read(|db| {
         db.clients
             .values()
             .filter(|c| c.owner.as_deref() == Some(actor.user.username.as_str()))

@@ -20,7 +20,7 @@ use crate::api::devices::owned_device;
 use crate::api::error::ApiError;
 use crate::api::profile::{ok, shape, Shape};
 use crate::api::request::ApiRequest;
-use crate::events::{Event, Filter, Scope};
+use crate::events::{Event, Filter, Scope, Subscription, Tracked};
 use crate::ratelimit::StreamSlot;
 use crate::state::AppState;
 
@@ -36,6 +36,8 @@ struct Sse {
     shutdown: watch::Receiver<bool>,
     /// A simultaneous-stream slot, held while the stream lives (rate limits on).
     _slot: Option<StreamSlot>,
+    /// Lists the stream in `/__mock/state` while it lives.
+    _tracked: Tracked,
     /// Injected faults: end after this many events / at this instant; no keep-alives.
     events_left: Option<u64>,
     cut_at: Option<Instant>,
@@ -98,7 +100,16 @@ fn open(state: &AppState, req: &ApiRequest, filter: Filter) -> Result<Response, 
         _ => None,
     };
     let faults = req.faults.clone().unwrap_or_default();
+    let tracked = state.bus().track(Subscription {
+        id: 0,
+        user: req.note.0.lock().user.clone(),
+        route: req.path.clone(),
+        prefix: filter.prefix.clone(),
+        remote_addr: req.remote_ip(),
+        opened_at: state.clock().now(),
+    });
     let sse = Sse {
+        _tracked: tracked,
         _slot: slot,
         events_left: faults.cut_after_events,
         cut_at: faults.cut_after.map(|d| Instant::now() + d),

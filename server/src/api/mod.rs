@@ -6,6 +6,7 @@ pub mod admin;
 pub mod auth;
 pub mod calls;
 pub mod clients;
+pub mod control;
 pub mod devices;
 pub mod error;
 pub mod events;
@@ -58,6 +59,9 @@ pub fn app(state: AppState) -> Router {
         .route("/health", get(admin::health))
         .route("/tokens", get(admin::tokens))
         .route("/requests", get(journal::list).delete(journal::clear))
+        .route("/state", get(control::state))
+        .route("/reset", post(control::reset))
+        .route("/reload", post(control::reload))
         .route(
             "/faults",
             get(faults::list).post(faults::add).delete(faults::clear),

@@ -23,7 +23,7 @@ pub async fn signup(State(state): State<AppState>, req: ApiRequest) -> Result<Re
     ) else {
         return Ok(shaper.signup(Signup::MissingFields));
     };
-    if state.db(|db| db.user(&username).is_some()) {
+    if state.db_read(|db| db.user(&username).is_some()) {
         return Ok(shaper.signup(Signup::Taken));
     }
     let hash = state.hash_password(password).await;

@@ -27,6 +27,8 @@ struct Entry {
 pub struct Registry {
     devices: RwLock<BTreeMap<String, Entry>>,
     next_conn: AtomicU64,
+    /// Bumped by every change that must survive a restart (keys, owners, names, Describe).
+    generation: AtomicU64,
     bus: EventBus,
     clock: Clock,
 }
@@ -36,6 +38,7 @@ impl Registry {
         Registry {
             devices: RwLock::new(BTreeMap::new()),
             next_conn: AtomicU64::new(1),
+            generation: AtomicU64::new(0),
             bus,
             clock,
         }
@@ -102,8 +105,25 @@ impl Registry {
             .count()
     }
 
+    /// Changes that must be persisted so far.
+    pub fn generation(&self) -> u64 {
+        self.generation.load(Ordering::Acquire)
+    }
+
+    /// Forgets every device, closing live connections (a reset that drops registrations).
+    pub fn clear(&self) {
+        let old = std::mem::take(&mut *self.devices.write());
+        for e in old.into_values() {
+            if let Some(c) = e.conn {
+                let _ = c.tx.try_send(Command::Disconnect);
+            }
+        }
+        self.generation.fetch_add(1, Ordering::AcqRel);
+    }
+
     /// Adds a device if it is new, then lets `f` change it.
     pub fn upsert<R>(&self, id: &str, f: impl FnOnce(&mut DeviceInfo) -> R) -> R {
+        self.generation.fetch_add(1, Ordering::AcqRel);
         let id = id.to_ascii_lowercase();
         let mut devices = self.devices.write();
         let entry = devices.entry(id.clone()).or_insert_with(|| Entry {
@@ -115,6 +135,7 @@ impl Registry {
 
     /// Changes an existing device; `None` if it is unknown.
     pub fn update<R>(&self, id: &str, f: impl FnOnce(&mut DeviceInfo) -> R) -> Option<R> {
+        self.generation.fetch_add(1, Ordering::AcqRel);
         self.devices.write().get_mut(id).map(|e| f(&mut e.info))
     }
 
