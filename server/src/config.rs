@@ -147,6 +147,9 @@ pub struct Config {
     /// Where users, tokens, clients, devices and the server key are kept across restarts;
     /// `None` keeps everything in memory.
     pub state_dir: Option<PathBuf>,
+    /// When set, the `/__mock` admin API requires this token from every caller; when not,
+    /// it answers loopback clients only.
+    pub admin_token: Option<String>,
     /// Seed of the generator that decides "error with probability p" faults.
     pub fault_seed: u64,
 }
@@ -168,6 +171,7 @@ impl Config {
             auto_provision: true,
             rate_limits: false,
             fault_seed: 0,
+            admin_token: None,
             state_dir: None,
         }
     }

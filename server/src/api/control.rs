@@ -140,3 +140,44 @@ pub async fn reload(State(state): State<AppState>) -> Result<Response, ApiError>
         &json!({"ok": true, "added_users": added}),
     ))
 }
+
+/// Guards `/__mock`: loopback clients only, unless an admin token is configured, in which
+/// case every caller must present it (`X-Admin-Token` header or `admin_token` query).
+pub async fn admin_guard(State(state): State<AppState>, req: Request, next: Next) -> Response {
+    let remote = req
+        .extensions()
+        .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
+        .map(|c| c.0.ip());
+    match &state.config().admin_token {
+        Some(expected) => {
+            let header = req
+                .headers()
+                .get("x-admin-token")
+                .and_then(|v| v.to_str().ok())
+                .map(str::to_string);
+            let query = req.uri().query().and_then(|q| {
+                crate::api::request::form_urlencoded_pairs(q.as_bytes())
+                    .into_iter()
+                    .find(|(k, _)| k == "admin_token")
+                    .map(|(_, v)| v)
+            });
+            if header.or(query).as_deref() != Some(expected.as_str()) {
+                return ApiError::message(
+                    StatusCode::UNAUTHORIZED,
+                    "The admin API needs the admin token (X-Admin-Token header or admin_token query)",
+                )
+                .into_response();
+            }
+        }
+        None => {
+            if remote.is_some_and(|ip| !ip.is_loopback()) {
+                return ApiError::message(
+                    StatusCode::FORBIDDEN,
+                    "The admin API answers loopback clients only; start spark-mock with --admin-token to allow others",
+                )
+                .into_response();
+            }
+        }
+    }
+    next.run(req).await
+}

@@ -75,7 +75,11 @@ pub fn app(state: AppState) -> Router {
                 .put(admin::set_policy)
                 .post(admin::set_policy),
         )
-        .route("/users/{username}/reset-token", post(admin::reset_token));
+        .route("/users/{username}/reset-token", post(admin::reset_token))
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            control::admin_guard,
+        ));
     Router::new()
         .route("/oauth/token", any(oauth::token))
         .route("/server/health", get(admin::health))
