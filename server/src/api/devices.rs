@@ -35,7 +35,7 @@ pub async fn list(State(state): State<AppState>, req: ApiRequest) -> Result<Resp
     let mut devices = state.devices().owned_by(&actor.user.username);
     if state.config().profile == Profile::Particle {
         // Newest handshake first, as the cloud sorts.
-        devices.sort_by(|a, b| b.last_handshake_at.cmp(&a.last_handshake_at));
+        devices.sort_by_key(|d| std::cmp::Reverse(d.last_handshake_at));
     }
     let body: Vec<_> = devices.iter().map(|d| shaper.device_summary(d)).collect();
     Ok(json_response(StatusCode::OK, &json!(body)))

@@ -89,8 +89,17 @@ pub async fn token_grant(state: &AppState, req: TokenRequest) -> Result<Issued, 
         return Err(OAuthError::invalid_client(text::GRANT_UNAUTHORISED));
     }
 
-    let now = state.clock().now();
-    let expires_at = requested_expiry(&req, state, now)?;
+    // Validates expires_in / expires_at before any work; `stamp` recomputes both under the
+    // database lock.
+    let expires_at = requested_expiry(&req, state, state.clock().now())?;
+    // Issue times follow commit order: the clock is read under the database lock, so a grant
+    // that waited (password check, lock) never commits with an earlier time than one it
+    // follows, and no token's history says it was replaced before it was issued.
+    let stamp = |issue: &mut IssueRequest| -> Result<DateTime<Utc>, OAuthError> {
+        let now = state.clock().now();
+        issue.expires_at = requested_expiry(&req, state, now)?;
+        Ok(now)
+    };
     let refresh_lifetime = (profile == Profile::Particle)
         .then(|| Duration::seconds(state.config().refresh_lifetime_secs));
     let mut issue = IssueRequest {
@@ -122,6 +131,7 @@ pub async fn token_grant(state: &AppState, req: TokenRequest) -> Result<Issued, 
             let policy = state.policy();
             let build = state.config().build_client_id.clone();
             state.db(|db| {
+                let now = stamp(&mut issue)?;
                 // The password may have changed while it was being checked.
                 match db.user(&user.username) {
                     Some(u) if u.password == user.password => {
@@ -138,6 +148,7 @@ pub async fn token_grant(state: &AppState, req: TokenRequest) -> Result<Issued, 
             let policy = state.policy();
             let build = state.config().build_client_id.clone();
             state.db(|db| {
+                let now = stamp(&mut issue)?;
                 let old = db
                     .check_refresh(refresh, &client_id, now)
                     .map_err(|e| match e {
@@ -167,6 +178,7 @@ pub async fn token_grant(state: &AppState, req: TokenRequest) -> Result<Issued, 
             let policy = state.policy();
             let build = state.config().build_client_id.clone();
             state.db(|db| {
+                let now = stamp(&mut issue)?;
                 let user = db
                     .user(&acting)
                     .ok_or_else(|| OAuthError::invalid_grant(text::BAD_USER_CREDENTIALS))?;

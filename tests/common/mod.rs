@@ -1,0 +1,4 @@
+//! Shared by every test file; each file uses a different subset.
+#![allow(dead_code)]
+
+pub mod helpers;
