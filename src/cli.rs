@@ -59,4 +59,18 @@ pub struct ServeOpts {
     /// PBKDF2 iterations for stored passwords.
     #[arg(long, env = "SPARK_MOCK_PASSWORD_ITERATIONS", default_value_t = 10_000)]
     pub password_iterations: u32,
+    /// Address the device port (the Spark Core protocol over TCP) listens on.
+    #[arg(long, env = "SPARK_MOCK_DEVICE_HOST", default_value = "127.0.0.1")]
+    pub device_host: String,
+    /// Device port; 0 picks any free port (the bound address is printed).
+    #[arg(long, env = "SPARK_MOCK_DEVICE_PORT", default_value_t = 5683)]
+    pub device_port: u16,
+    /// Directory for state kept across restarts, including the server key
+    /// (`server_key.pem`, generated on first start); a temporary one when not given.
+    #[arg(long, env = "SPARK_MOCK_STATE_DIR")]
+    pub state_dir: Option<PathBuf>,
+    /// Refuse unknown devices even when they append their public key to the handshake
+    /// (Photon style), as the real cloud does.
+    #[arg(long, env = "SPARK_MOCK_NO_AUTO_PROVISION")]
+    pub no_auto_provision: bool,
 }

@@ -27,6 +27,8 @@ fn config(opts: &ServeOpts) -> Config {
     config.rate_limits = opts.rate_limits;
     config.device_timeout =
         std::time::Duration::from_secs_f64(opts.device_timeout.clamp(0.001, 3600.0));
+    config.state_dir = opts.state_dir.clone();
+    config.auto_provision = !opts.no_auto_provision;
     config
 }
 
@@ -43,6 +45,8 @@ pub async fn serve(opts: ServeOpts, demo_seed: Option<Seed>) -> anyhow::Result<(
         .await
         .with_context(|| format!("cannot listen on {}:{}", opts.host, opts.port))?;
     let addr = listener.local_addr()?;
+    // Handlers go in before the banner: whoever reads "listening on" may signal at once.
+    let shutdown = shutdown_signal().context("cannot install signal handlers")?;
     println!(
         "spark-mock listening on http://{addr} (profile {}, token policy {})",
         config.profile, config.policy
@@ -50,9 +54,29 @@ pub async fn serve(opts: ServeOpts, demo_seed: Option<Seed>) -> anyhow::Result<(
     if banner {
         print_demo_banner(&format!("http://{addr}"));
     }
-    spark_mock_server::run(listener, state, shutdown_signal()).await?;
+    let devices = bind_device_port(&opts, &config).await;
+    spark_mock_server::run_with_devices(listener, devices, state, shutdown).await?;
     println!("spark-mock stopped");
     Ok(())
+}
+
+/// Binds the device port and prints its address. A port that is taken (another spark-mock,
+/// a real spark-server) is reported and the HTTP API still serves, without devices.
+async fn bind_device_port(opts: &ServeOpts, config: &Config) -> Option<TcpListener> {
+    let (host, port) = (opts.device_host.as_str(), opts.device_port);
+    match TcpListener::bind((host, port)).await {
+        Ok(l) => {
+            let addr = l.local_addr().ok()?;
+            let auto = if config.auto_provision { "on" } else { "off" };
+            println!("spark-mock devices listening on tcp://{addr} (auto-provisioning {auto})");
+            Some(l)
+        }
+        Err(e) => {
+            eprintln!("spark-mock: no device port: cannot listen on {host}:{port}: {e}");
+            tracing::warn!("no device port: cannot listen on {host}:{port}: {e}");
+            None
+        }
+    }
 }
 
 pub async fn demo(opts: ServeOpts) -> anyhow::Result<()> {
@@ -89,25 +113,27 @@ Try it:
     );
 }
 
-/// Resolves on Ctrl-C or SIGTERM.
-async fn shutdown_signal() {
-    let ctrl_c = async {
-        let _ = tokio::signal::ctrl_c().await;
-    };
+/// Installs the Ctrl-C and SIGTERM handlers now and returns a future that resolves on
+/// either. Installing them eagerly matters: `tokio::signal` registers a handler only when
+/// called, and a SIGTERM that arrives before that kills the process with status 143
+/// instead of shutting it down gracefully.
+fn shutdown_signal() -> std::io::Result<impl std::future::Future<Output = ()> + Send + 'static> {
     #[cfg(unix)]
-    let terminate = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut s) => {
-                s.recv().await;
-            }
-            Err(_) => std::future::pending::<()>().await,
-        }
+    let (mut interrupt, mut terminate) = {
+        use tokio::signal::unix::{signal, SignalKind};
+        (
+            signal(SignalKind::interrupt())?,
+            signal(SignalKind::terminate())?,
+        )
     };
-    #[cfg(not(unix))]
-    let terminate = std::future::pending::<()>();
-    tokio::select! {
-        _ = ctrl_c => {},
-        _ = terminate => {},
-    }
-    tracing::info!("shutting down");
+    Ok(async move {
+        #[cfg(unix)]
+        tokio::select! {
+            _ = interrupt.recv() => {},
+            _ = terminate.recv() => {},
+        }
+        #[cfg(not(unix))]
+        let _ = tokio::signal::ctrl_c().await;
+        tracing::info!("shutting down");
+    })
 }

@@ -152,6 +152,24 @@ pub struct Config {
     pub admin_token: Option<String>,
     /// Seed of the generator that decides "error with probability p" faults.
     pub fault_seed: u64,
+    /// Device port: the limit on each handshake step and on the wait for Hello (30 s, as
+    /// spark-protocol's per-step timeout).
+    pub handshake_timeout: std::time::Duration,
+    /// Device port: the server pings a device that has been silent this long (15 s, the
+    /// Core's own keepalive period).
+    pub device_ping_interval: std::time::Duration,
+    /// Device port: a device silent this long is dropped (31 s, the Brewskey server's
+    /// socket timeout: a live Core is never silent for more than 15 s + a ping round trip).
+    pub device_idle_timeout: std::time::Duration,
+    /// Device port: a write to a device that blocks this long drops the connection (a
+    /// device that stopped reading).
+    pub device_write_timeout: std::time::Duration,
+    /// Device port: the largest frame accepted from a device (the Core's buffer is 640
+    /// bytes; later firmware sends more).
+    pub device_max_frame: usize,
+    /// The server's RSA-2048 key. `None` loads `<state_dir>/server_key.pem` or generates
+    /// it on first use; tests pass one in, because generating it is slow in debug builds.
+    pub server_key: Option<std::sync::Arc<spark_mock_protocol::ServerKey>>,
 }
 
 impl Config {
@@ -173,6 +191,12 @@ impl Config {
             fault_seed: 0,
             admin_token: None,
             state_dir: None,
+            handshake_timeout: std::time::Duration::from_secs(30),
+            device_ping_interval: std::time::Duration::from_secs(15),
+            device_idle_timeout: std::time::Duration::from_secs(31),
+            device_write_timeout: std::time::Duration::from_secs(20),
+            device_max_frame: 2048,
+            server_key: None,
         }
     }
 }

@@ -5,7 +5,8 @@
 //! - [`clock`]: the one injectable source of time; every expiry reads it.
 //! - [`domain`]: plain Rust, no HTTP: users and clients, tokens with their history, the
 //!   three token policies, and the token endpoint's rules.
-//! - [`devices`]: the device registry and the commands the API sends to a connected device.
+//! - [`devices`]: the device registry, the commands the API sends to a connected device, and
+//!   the device port (the Spark Core protocol on TCP 5683).
 //! - [`events`]: the event bus behind SSE streams and device subscriptions.
 //! - [`faults`]: injected device and route faults, for `/__mock/faults`.
 //! - [`journal`]: the last N API requests, for `/__mock/requests`.
@@ -15,7 +16,8 @@
 //! - [`state`]: [`AppState`], the shared state behind every route.
 //! - [`api`]: the HTTP layer, by resource (`oauth`, `access_tokens`, `users`, `clients`,
 //!   `admin`), with every profile-specific shape in `api::profile`.
-//! - [`run`]: serve the API on a listener until a shutdown future resolves.
+//! - [`run`]: serve the API on a listener until a shutdown future resolves;
+//!   [`run_with_devices`]: the same plus the device port, stopped by the same shutdown.
 
 pub mod api;
 pub mod clock;
@@ -66,6 +68,63 @@ pub async fn run(
         tracing::error!("final save failed: {e}");
     }
     Ok(())
+}
+
+/// Why [`run_with_devices`] stopped with an error.
+#[derive(Debug, thiserror::Error)]
+pub enum ServeError {
+    #[error("HTTP server: {0}")]
+    Http(#[from] std::io::Error),
+    #[error(transparent)]
+    Devices(#[from] devices::DevicePortError),
+}
+
+/// Serves the HTTP API on `http` and, when given, the device port on `devices`, until
+/// `shutdown` resolves; then both stop (devices publish `offline`, HTTP drains). If the
+/// device port fails (e.g. an unreadable server key), the HTTP server stops too.
+pub async fn run_with_devices(
+    http: TcpListener,
+    devices: Option<TcpListener>,
+    state: AppState,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> Result<(), ServeError> {
+    let Some(devices) = devices else {
+        return Ok(run(http, state, shutdown).await?);
+    };
+    // Published now, not when the task first runs, so `/__mock/device-server` knows it at once.
+    state.set_device_addr(devices.local_addr().ok());
+    let (failed, on_failure) = tokio::sync::oneshot::channel::<()>();
+    let mut stop = state.shutdown_watch();
+    let port = tokio::spawn(devices::serve_devices(devices, state.clone(), async move {
+        let _ = stop.wait_for(|s| *s).await;
+    }));
+    let watcher = tokio::spawn(async move {
+        let r = port.await;
+        if !matches!(r, Ok(Ok(()))) {
+            let _ = failed.send(());
+        }
+        r
+    });
+    let shutdown = async move {
+        let device_port_failed = async {
+            if on_failure.await.is_err() {
+                std::future::pending::<()>().await;
+            }
+        };
+        tokio::select! {
+            _ = shutdown => {}
+            _ = device_port_failed => tracing::error!("the device port failed; stopping"),
+        }
+    };
+    let http_result = run(http, state.clone(), shutdown).await;
+    state.begin_shutdown();
+    match watcher.await {
+        Ok(Ok(r)) => r?,
+        Ok(Err(join)) | Err(join) => {
+            tracing::error!("the device port task failed: {join}");
+        }
+    }
+    Ok(http_result?)
 }
 
 /// Saves what requests do not save themselves (token uses, device-port changes) once a

@@ -4,6 +4,7 @@
 //!
 //! Locks are parking_lot locks held only for in-memory work, never across `.await`.
 
+use std::net::SocketAddr;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 
@@ -12,6 +13,7 @@ use parking_lot::{Mutex, RwLock};
 
 use crate::clock::Clock;
 use crate::config::{Config, PolicyKind};
+use crate::devices::keys::{KeyFileError, KeyHome};
 use crate::devices::Registry;
 use crate::domain::db::Db;
 use crate::domain::password::PasswordHash;
@@ -56,6 +58,12 @@ struct Inner {
     saved: Mutex<(u64, u64)>,
     /// Token uses and refusals changed since the last save (flushed in the background).
     touched: AtomicBool,
+    /// The device port's RSA-2048 key, loaded or generated once (see `server_key`).
+    server_key: tokio::sync::OnceCell<Arc<spark_mock_protocol::ServerKey>>,
+    /// Keeps the key's directory (a temporary one without `--state-dir`) alive.
+    key_home: Mutex<Option<KeyHome>>,
+    /// Where the device port listens, while it does.
+    device_addr: Mutex<Option<SocketAddr>>,
 }
 
 impl AppState {
@@ -107,6 +115,9 @@ impl AppState {
                 generation: AtomicU64::new(1),
                 saved: Mutex::new((0, 0)),
                 touched: AtomicBool::new(false),
+                server_key: tokio::sync::OnceCell::new_with(config.server_key.clone()),
+                key_home: Mutex::new(None),
+                device_addr: Mutex::new(None),
                 config,
             }),
         };
@@ -187,6 +198,35 @@ impl AppState {
 
     pub fn devices(&self) -> &Registry {
         &self.inner.devices
+    }
+
+    /// The device port's server key: `Config::server_key` if given, else
+    /// `<state_dir>/server_key.pem` (a temporary directory without one), generated and saved
+    /// on first use. The slow generation runs off the async threads, once.
+    pub async fn server_key(&self) -> Result<Arc<spark_mock_protocol::ServerKey>, KeyFileError> {
+        let init = || async {
+            let dir = self.inner.config.state_dir.clone();
+            let (home, key) = tokio::task::spawn_blocking(move || {
+                let home = KeyHome::open(dir.as_deref())?;
+                let key = home.load_or_generate()?;
+                Ok::<_, KeyFileError>((home, key))
+            })
+            .await
+            .map_err(|e| KeyFileError::Task(e.to_string()))??;
+            tracing::info!("server key: {}", home.key_path().display());
+            *self.inner.key_home.lock() = Some(home);
+            Ok(Arc::new(key))
+        };
+        self.inner.server_key.get_or_try_init(init).await.cloned()
+    }
+
+    /// The device port's address, while it is listening.
+    pub fn device_addr(&self) -> Option<SocketAddr> {
+        *self.inner.device_addr.lock()
+    }
+
+    pub fn set_device_addr(&self, addr: Option<SocketAddr>) {
+        *self.inner.device_addr.lock() = addr;
     }
 
     pub fn seed(&self) -> Seed {

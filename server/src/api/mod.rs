@@ -14,8 +14,10 @@ pub mod faults;
 pub mod history;
 pub mod journal;
 pub mod limits;
+pub mod mock_devices;
 pub mod oauth;
 pub mod profile;
+pub mod provisioning;
 pub mod request;
 pub mod users;
 
@@ -54,6 +56,7 @@ pub fn app(state: AppState) -> Router {
             "/clients/{id}",
             put(clients::update).delete(clients::delete),
         )
+        .route("/provisioning/{id}", post(provisioning::provision))
         .merge(device_routes());
     let mock = Router::new()
         .route("/health", get(admin::health))
@@ -76,6 +79,11 @@ pub fn app(state: AppState) -> Router {
                 .post(admin::set_policy),
         )
         .route("/users/{username}/reset-token", post(admin::reset_token))
+        .route("/device-server", get(mock_devices::device_server))
+        .route(
+            "/devices",
+            get(mock_devices::list).post(mock_devices::create),
+        )
         .layer(middleware::from_fn_with_state(
             state.clone(),
             control::admin_guard,
@@ -87,10 +95,19 @@ pub fn app(state: AppState) -> Router {
         .nest("/__mock", mock)
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
+        // Innermost first: persistence, faults and rate limits see rendered handler errors
+        // pass by; the journal (outside them) records the final status and notes.
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            control::persist_changes,
+        ))
+        .layer(middleware::from_fn_with_state(state.clone(), faults::apply))
+        .layer(middleware::from_fn_with_state(state.clone(), limits::rate_limit))
         .layer(middleware::map_response_with_state(
             state.clone(),
             render_errors,
         ))
+        .layer(middleware::from_fn_with_state(state.clone(), journal::record))
         .layer(middleware::from_fn(cors))
         .with_state(state)
 }

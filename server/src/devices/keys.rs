@@ -83,7 +83,8 @@ impl KeyHome {
         let path = self.key_path();
         match fs::read(&path) {
             Ok(bytes) => {
-                return ServerKey::load(&bytes).map_err(|source| KeyFileError::BadKey { path, source })
+                return ServerKey::load(&bytes)
+                    .map_err(|source| KeyFileError::BadKey { path, source })
             }
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
             Err(source) => return Err(KeyFileError::Io { path, source }),
@@ -92,7 +93,11 @@ impl KeyHome {
         let private = key.to_pkcs1_pem().map_err(KeyFileError::Generate)?;
         let public = key.public_pem().map_err(KeyFileError::Generate)?;
         write_atomically(&path, private.as_bytes(), true)?;
-        write_atomically(&self.dir.join(SERVER_PUBLIC_KEY_FILE), public.as_bytes(), false)?;
+        write_atomically(
+            &self.dir.join(SERVER_PUBLIC_KEY_FILE),
+            public.as_bytes(),
+            false,
+        )?;
         tracing::info!("generated a new server key in {}", path.display());
         Ok(key)
     }

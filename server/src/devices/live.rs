@@ -3,14 +3,11 @@
 //! timeout and shutdown. It never awaits anything but that select: every write is queued
 //! with `try_send`, every lock is taken and released inside a synchronous call.
 
-use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Instant;
 
-use spark_mock_protocol::messages::{Description, Event as WireEvent, FunctionCall};
-use spark_mock_protocol::{
-    CoapMessage, Code, IdChecker, Message, MessageIdCounter, MessageType, Origin, Packet, Token,
-};
+use spark_mock_protocol::messages::{Description, FunctionCall};
+use spark_mock_protocol::{IdChecker, Message, MessageIdCounter, Packet, Token};
 use tokio::net::tcp::OwnedReadHalf;
 use tokio::sync::{broadcast, mpsc, watch};
 use tokio::time::sleep_until;
@@ -19,7 +16,7 @@ use spark_mock_protocol::io::FrameReader;
 
 use crate::devices::connection::{ConnectionError, Settings};
 use crate::devices::outbox::{Outbox, OutboxError};
-use crate::devices::requests::{registry_type, wire_type, Pending, Reply};
+use crate::devices::requests::{wire_type, Pending, Reply};
 use crate::devices::subscriptions::Subscriptions;
 use crate::devices::types::{Command, DeviceError};
 use crate::events::Event;
@@ -37,17 +34,19 @@ pub enum End {
 }
 
 pub struct Live<'a> {
-    id: &'a str,
-    state: &'a AppState,
+    pub(super) id: &'a str,
+    /// The registry's id for this connection, for `disconnected`.
+    conn_id: u64,
+    pub(super) state: &'a AppState,
     settings: &'a Settings,
     out: Outbox,
-    ids: IdChecker,
+    pub(super) ids: IdChecker,
     server_ids: MessageIdCounter,
-    pending: Pending,
-    description: Option<Description>,
-    subs: Subscriptions,
-    bus: Option<broadcast::Receiver<Arc<Event>>>,
-    last_heard: Instant,
+    pub(super) pending: Pending,
+    pub(super) description: Option<Description>,
+    pub(super) subs: Subscriptions,
+    pub(super) bus: Option<broadcast::Receiver<Arc<Event>>>,
+    pub(super) last_heard: Instant,
     last_ping: Instant,
 }
 
@@ -58,12 +57,14 @@ impl<'a> Live<'a> {
         settings: &'a Settings,
         out: Outbox,
         hello_id: u16,
+        conn_id: u64,
     ) -> Self {
         let mut ids = IdChecker::new();
         ids.hello(hello_id);
         let now = Instant::now();
         Live {
             id,
+            conn_id,
             state,
             settings,
             out,
@@ -79,7 +80,9 @@ impl<'a> Live<'a> {
         }
     }
 
-    /// Runs the session until the device leaves, misbehaves, is replaced or the server stops.
+    /// Runs the session until the device leaves, misbehaves, is replaced or the server
+    /// stops, then marks the device offline before the socket closes (so whoever sees the
+    /// close already finds the registry up to date).
     pub async fn run(
         mut self,
         mut reader: FrameReader<OwnedReadHalf>,
@@ -116,86 +119,13 @@ impl<'a> Live<'a> {
                 _ = shutdown.wait_for(|s| *s) => break Ok(End::Shutdown),
             }
         };
+        self.state.devices().disconnected(self.id, self.conn_id);
         match result {
             // A clean end lets the writer flush and send FIN; a fault drops the socket now.
             Ok(_) => drop(self.out),
             Err(_) => self.out.abort(),
         }
         result
-    }
-
-    fn on_frame(&mut self, c: CoapMessage) -> Result<(), ConnectionError> {
-        self.last_heard = Instant::now();
-        self.state.devices().heard(self.id);
-        if c.mtype != MessageType::Acknowledgement {
-            self.ids.check(c.message_id)?;
-        }
-        let p = match Packet::from_coap(&c, Origin::Device) {
-            Ok(p) => p,
-            Err(e) => {
-                tracing::debug!("{}: ignoring a malformed message: {e}", self.id);
-                return self.ack_if_confirmable(&c.mtype, c.message_id);
-            }
-        };
-        let (id, token) = (p.message_id, p.token);
-        match p.message {
-            Message::Ping => self.queue(Packet::empty_ack(id)),
-            Message::TimeRequest => {
-                let now = self.state.clock().now().timestamp();
-                let secs = u32::try_from(now.max(0)).unwrap_or(u32::MAX);
-                self.queue(Packet::time_reply(id, token, secs))
-            }
-            Message::Publish(e) => {
-                self.publish(e);
-                self.queue(Packet::empty_ack(id))
-            }
-            Message::Subscribe(s) => {
-                if self.subs.add(&s).is_err() {
-                    return self.queue(Packet::ack(id, token, Code::BAD_REQUEST, Vec::new()));
-                }
-                if self.bus.is_none() {
-                    self.bus = Some(self.state.bus().subscribe());
-                }
-                self.queue(Packet::empty_ack(id))
-            }
-            Message::Response(r) => {
-                match self.pending.take(&token) {
-                    Some(reply) => {
-                        if let Some(d) = reply.answer(&r) {
-                            self.store_description(d);
-                        }
-                    }
-                    None => tracing::debug!("{}: a response nobody waits for", self.id),
-                }
-                self.ack_if_confirmable(&p.mtype, id)
-            }
-            _ => self.ack_if_confirmable(&p.mtype, id),
-        }
-    }
-
-    /// A device's event goes to the bus; names starting with "spark" are reserved for the
-    /// cloud and dropped, as spark-protocol did.
-    fn publish(&self, e: WireEvent) {
-        if e.name.to_ascii_lowercase().starts_with("spark") {
-            tracing::debug!("{}: dropped reserved event {}", self.id, e.name);
-            return;
-        }
-        let data = (!e.data.is_empty()).then(|| String::from_utf8_lossy(&e.data).into_owned());
-        self.state
-            .devices()
-            .device_event(self.id, e.name, data, e.ttl, !e.private);
-    }
-
-    fn store_description(&mut self, d: Description) {
-        let variables: BTreeMap<_, _> = d
-            .variables
-            .iter()
-            .map(|(n, t)| (n.clone(), registry_type(*t)))
-            .collect();
-        self.state
-            .devices()
-            .described(self.id, d.functions.clone(), variables);
-        self.description = Some(d);
     }
 
     fn on_command(&mut self, c: Command) -> Result<(), ConnectionError> {
@@ -209,7 +139,10 @@ impl<'a> Live<'a> {
                     let _ = reply.send(Err(DeviceError::UnknownVariable));
                     return Ok(());
                 };
-                self.request(Message::VariableRequest { name }, Reply::Variable { ty, reply })
+                self.request(
+                    Message::VariableRequest { name },
+                    Reply::Variable { ty, reply },
+                )
             }
             Command::Signal { on, reply } => {
                 self.request(Message::Signal { start: on }, Reply::Signal(reply))
@@ -262,14 +195,7 @@ impl<'a> Live<'a> {
         self.queue(Packet::new(message, id, token))
     }
 
-    fn ack_if_confirmable(&mut self, t: &MessageType, id: u16) -> Result<(), ConnectionError> {
-        match t {
-            MessageType::Confirmable => self.queue(Packet::empty_ack(id)),
-            _ => Ok(()),
-        }
-    }
-
-    fn queue(&mut self, p: Packet) -> Result<(), ConnectionError> {
+    pub(super) fn queue(&mut self, p: Packet) -> Result<(), ConnectionError> {
         Ok(self.out.send(p)?)
     }
 }

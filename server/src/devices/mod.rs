@@ -1,9 +1,25 @@
-//! Devices: the registry (who exists, who owns them, who is online, what they expose) and
-//! the commands the API sends to a connected device. Plain Rust; the TCP device port and the
-//! HTTP routes sit on top of it.
+//! Devices: the registry (who exists, who owns them, who is online, what they expose), the
+//! commands the API sends to a connected device, and the device port that speaks the Spark
+//! Core protocol to real or simulated devices.
+//!
+//! - [`registry`], [`types`]: plain Rust, no I/O.
+//! - [`port`]: the TCP accept loop, one task per connection.
+//! - [`connection`]: one connection: handshake, Hello, registration, teardown.
+//! - `live`: the session loop after Hello; `inbound`: what the device sends; `requests`: requests awaiting an answer;
+//!   `subscriptions`: which bus events a device receives; `outbox`: the bounded writer.
+//! - [`keys`]: the server key file and device key parsing.
 
+pub mod connection;
+mod inbound;
+pub mod keys;
+mod live;
+mod outbox;
+pub mod port;
 pub mod registry;
+mod requests;
+mod subscriptions;
 pub mod types;
 
+pub use port::{serve_devices, DevicePortError};
 pub use registry::Registry;
 pub use types::{Command, DeviceError, DeviceInfo, HelloInfo, VarType, VarValue};

@@ -54,11 +54,6 @@ impl Outbox {
         let _ = (&mut self.task).await;
     }
 
-    /// Whether the writer has stopped.
-    pub fn is_stopped(&self) -> bool {
-        self.task.is_finished()
-    }
-
     /// Stops at once, dropping anything queued (the connection is being torn down because
     /// of the device, so there is nothing worth flushing).
     pub fn abort(self) {
@@ -80,7 +75,9 @@ async fn write_loop(
                 return;
             }
             Err(_) => {
-                tracing::warn!("{device}: a write blocked for {write_timeout:?}; dropping the connection");
+                tracing::warn!(
+                    "{device}: a write blocked for {write_timeout:?}; dropping the connection"
+                );
                 return;
             }
         }

@@ -5,7 +5,9 @@
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
-use spark_mock_protocol::messages::{Description, Response, VarType as WireType, VarValue as WireValue};
+use spark_mock_protocol::messages::{
+    Description, Response, VarType as WireType, VarValue as WireValue,
+};
 use spark_mock_protocol::{Code, Token, TokenCounter};
 use tokio::sync::oneshot;
 
@@ -52,16 +54,15 @@ impl Reply {
             let err = match (resp.code == Code::NOT_FOUND, &self) {
                 (true, Reply::Function(_)) => DeviceError::UnknownFunction,
                 (true, Reply::Variable { .. }) => DeviceError::UnknownVariable,
-                _ => DeviceError::Device(format!(
-                    "{}.{:02}",
-                    resp.code.class(),
-                    resp.code.detail()
-                )),
+                _ => {
+                    DeviceError::Device(format!("{}.{:02}", resp.code.class(), resp.code.detail()))
+                }
             };
             self.fail(err);
             return None;
         }
-        let bad = |e: spark_mock_protocol::messages::MessageError| DeviceError::Device(e.to_string());
+        let bad =
+            |e: spark_mock_protocol::messages::MessageError| DeviceError::Device(e.to_string());
         match self {
             Reply::Function(r) => drop(r.send(resp.function_return().map_err(bad))),
             Reply::Variable { ty, reply } => {
@@ -133,7 +134,8 @@ impl Pending {
     /// first; `None` when 256 requests are genuinely in flight.
     pub fn start(&mut self, reply: Reply) -> Result<Token, Reply> {
         let now = Instant::now();
-        self.by_token.retain(|_, (r, deadline)| *deadline > now && !r.abandoned());
+        self.by_token
+            .retain(|_, (r, deadline)| *deadline > now && !r.abandoned());
         for _ in 0..=u8::MAX {
             let t = self.tokens.next_token();
             if let std::collections::hash_map::Entry::Vacant(slot) = self.by_token.entry(t) {

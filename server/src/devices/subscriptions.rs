@@ -71,10 +71,6 @@ impl Subscriptions {
         Ok(())
     }
 
-    pub fn is_empty(&self) -> bool {
-        self.subs.is_empty()
-    }
-
     /// Whether any subscription could match by name alone (a cheap first check before the
     /// owner is looked up).
     pub fn wants_name(&self, name: &str) -> bool {
@@ -121,16 +117,28 @@ mod tests {
         all.add(&Subscribe::all("temp")).unwrap();
         all.add(&Subscribe::all("temp")).unwrap();
         assert_eq!(all.subs.len(), 1, "duplicates are kept once");
-        assert!(all.deliver(&ev("temperature", "x", true, "b"), Some("a")).is_some());
-        assert!(all.deliver(&ev("temperature", "x", false, "b"), Some("a")).is_none());
-        let own = all.deliver(&ev("temp", "x", false, "a"), Some("a")).unwrap();
+        assert!(all
+            .deliver(&ev("temperature", "x", true, "b"), Some("a"))
+            .is_some());
+        assert!(all
+            .deliver(&ev("temperature", "x", false, "b"), Some("a"))
+            .is_none());
+        let own = all
+            .deliver(&ev("temp", "x", false, "a"), Some("a"))
+            .unwrap();
         assert!(own.private);
-        assert!(all.deliver(&ev("humidity", "x", true, "b"), Some("a")).is_none());
+        assert!(all
+            .deliver(&ev("humidity", "x", true, "b"), Some("a"))
+            .is_none());
 
         let mut mine = Subscriptions::default();
         mine.add(&Subscribe::my_devices("temp")).unwrap();
-        assert!(mine.deliver(&ev("temp", "x", true, "b"), Some("a")).is_none());
-        assert!(mine.deliver(&ev("temp", "x", true, "a"), Some("a")).is_some());
+        assert!(mine
+            .deliver(&ev("temp", "x", true, "b"), Some("a"))
+            .is_none());
+        assert!(mine
+            .deliver(&ev("temp", "x", true, "a"), Some("a"))
+            .is_some());
         assert!(mine.deliver(&ev("temp", "x", true, "a"), None).is_none());
 
         let mut one = Subscriptions::default();

@@ -1,0 +1,160 @@
+//! The HTTP side of provisioning: `POST /v1/provisioning/:id` as spark-server answered it,
+//! and the `/__mock` routes a simulator uses to find the port and register itself.
+
+use axum::body::Body;
+use axum::http::{header, Method, Request, StatusCode};
+use serde_json::{json, Value};
+use spark_mock_protocol::messages::Description;
+use spark_mock_server::AppState;
+use tower::ServiceExt;
+
+use crate::support::*;
+
+/// One request through the router; the body as JSON (or a JSON string of the raw text).
+async fn call(
+    state: &AppState,
+    method: Method,
+    uri: &str,
+    body: Option<(&str, String)>,
+) -> (StatusCode, Value) {
+    let mut req = Request::builder()
+        .method(method)
+        .uri(uri)
+        .header(header::AUTHORIZATION, format!("Bearer {TOKEN}"));
+    let body = match body {
+        Some((content_type, b)) => {
+            req = req.header(header::CONTENT_TYPE, content_type);
+            Body::from(b)
+        }
+        None => Body::empty(),
+    };
+    let resp = spark_mock_server::app(state.clone())
+        .oneshot(req.body(body).expect("request"))
+        .await
+        .expect("response");
+    let status = resp.status();
+    let bytes = axum::body::to_bytes(resp.into_body(), usize::MAX)
+        .await
+        .expect("body");
+    let text = String::from_utf8_lossy(&bytes).into_owned();
+    (
+        status,
+        serde_json::from_str(&text).unwrap_or(Value::String(text)),
+    )
+}
+
+fn form(pairs: &[(&str, &str)]) -> Option<(&'static str, String)> {
+    let mut s = form_urlencoded::Serializer::new(String::new());
+    for (k, v) in pairs {
+        s.append_pair(k, v);
+    }
+    Some(("application/x-www-form-urlencoded", s.finish()))
+}
+
+#[tokio::test]
+async fn provisioning_registers_the_key_the_handshake_uses() {
+    let port = Port::with_user().await;
+    let id = new_id().to_hex();
+    let pem = device_key().public_pem().expect("pem");
+    let uri = format!("/v1/provisioning/{id}");
+    let post = |pairs: &[(&str, &str)]| call(&port.state, Method::POST, &uri, form(pairs));
+
+    let (status, body) = post(&[("publicKey", &pem)]).await;
+    assert_eq!(
+        (status, body),
+        (
+            StatusCode::BAD_REQUEST,
+            json!({"error": "No deviceID provided"})
+        )
+    );
+    let (status, body) = post(&[("deviceID", &id)]).await;
+    assert_eq!(
+        (status, body),
+        (StatusCode::BAD_REQUEST, json!({"error": "No key provided"}))
+    );
+    let (status, body) = post(&[("deviceID", &id), ("publicKey", "not a key")]).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert!(
+        body["error"]
+            .as_str()
+            .is_some_and(|e| e.starts_with("Key error")),
+        "{body}"
+    );
+    let other = new_id().to_hex();
+    let (status, _) = post(&[("deviceID", &other), ("publicKey", &pem)]).await;
+    assert_eq!(
+        status,
+        StatusCode::BAD_REQUEST,
+        "deviceID must match the URL"
+    );
+
+    let (status, body) = post(&[("deviceID", &id), ("publicKey", &pem)]).await;
+    assert_eq!((status, body), (StatusCode::OK, json!("Success!")));
+    let parsed = id.parse().expect("id");
+    let mut dev = Device::connect(&port, parsed, device_key(), false)
+        .await
+        .expect("the provisioned key works");
+    dev.hello().await;
+}
+
+#[tokio::test]
+async fn mock_routes_describe_the_port_and_register_devices() {
+    let port = Port::with_user().await;
+    let (status, body) = call(&port.state, Method::GET, "/__mock/device-server", None).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(body["host"], json!("127.0.0.1"));
+    assert_eq!(body["port"], json!(port.addr.port()));
+    let server_pem = server_key().public_pem().expect("pem");
+    assert_eq!(body["public_key_pem"], json!(server_pem));
+
+    let id = new_id();
+    let register = |owner: &str| {
+        json!({
+            "id": id.to_hex(),
+            "public_key_pem": device_key().public_pem().expect("pem"),
+            "owner": owner,
+            "name": "sim1",
+        })
+        .to_string()
+    };
+    let json_body = |b: String| Some(("application/json", b));
+    let (status, _) = call(
+        &port.state,
+        Method::POST,
+        "/__mock/devices",
+        json_body(register("nobody@example.com")),
+    )
+    .await;
+    assert_eq!(
+        status,
+        StatusCode::BAD_REQUEST,
+        "unknown owners are refused"
+    );
+    let (status, body) = call(
+        &port.state,
+        Method::POST,
+        "/__mock/devices",
+        json_body(register(OWNER)),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(
+        (&body["owner"], &body["name"]),
+        (&json!(OWNER), &json!("sim1"))
+    );
+
+    let mut dev = Device::connect(&port, id, device_key(), false)
+        .await
+        .expect("registered through /__mock/devices");
+    dev.hello().await;
+    dev.answer_describe(&Description::default()).await;
+    let (status, body) = call(&port.state, Method::GET, "/__mock/devices", None).await;
+    assert_eq!(status, StatusCode::OK);
+    let entry = body
+        .as_array()
+        .and_then(|all| all.iter().find(|d| d["id"] == json!(id.to_hex())))
+        .cloned()
+        .expect("listed");
+    assert_eq!(entry["online"], json!(true));
+    assert_eq!(entry["name"], json!("sim1"));
+}

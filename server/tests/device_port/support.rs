@@ -1,0 +1,153 @@
+//! A real device port on 127.0.0.1:0 per test, its server state, and bus helpers. Keys
+//! are generated once per test binary (RSA generation is slow in debug builds).
+
+use std::net::SocketAddr;
+use std::sync::{Arc, OnceLock};
+use std::time::Duration;
+
+use rand::rngs::OsRng;
+use spark_mock_protocol::messages::Description;
+use spark_mock_protocol::{DeviceId, DeviceKey, ServerKey};
+use spark_mock_server::events::Event;
+use spark_mock_server::seed::Seed;
+use spark_mock_server::{AppState, Config};
+use tokio::net::TcpListener;
+use tokio::sync::{broadcast, oneshot};
+
+pub use crate::device::{reader_closed, Device};
+
+/// Longest a test waits for anything that should happen promptly.
+pub const WAIT: Duration = Duration::from_secs(10);
+pub const OWNER: &str = "owner@example.com";
+pub const TOKEN: &str = "0123456789abcdef0123456789abcdef01234567";
+
+pub fn server_key() -> Arc<ServerKey> {
+    static KEY: OnceLock<Arc<ServerKey>> = OnceLock::new();
+    KEY.get_or_init(|| Arc::new(ServerKey::generate(&mut OsRng).expect("server key")))
+        .clone()
+}
+
+pub fn device_key() -> &'static DeviceKey {
+    static KEY: OnceLock<DeviceKey> = OnceLock::new();
+    KEY.get_or_init(|| DeviceKey::generate(&mut OsRng).expect("device key"))
+}
+
+/// A second device key, for "wrong key" cases.
+pub fn other_key() -> &'static DeviceKey {
+    static KEY: OnceLock<DeviceKey> = OnceLock::new();
+    KEY.get_or_init(|| DeviceKey::generate(&mut OsRng).expect("device key"))
+}
+
+pub fn new_id() -> DeviceId {
+    DeviceId::new(rand::random())
+}
+
+/// Test timings: short, but long enough for a loaded 2-core machine.
+pub fn config() -> Config {
+    Config {
+        password_iterations: 1,
+        server_key: Some(server_key()),
+        device_timeout: Duration::from_secs(5),
+        handshake_timeout: Duration::from_secs(5),
+        ..Config::default()
+    }
+}
+
+/// A running device port. Dropping it stops the port.
+pub struct Port {
+    pub state: AppState,
+    pub addr: SocketAddr,
+    _stop: oneshot::Sender<()>,
+}
+
+impl Port {
+    pub async fn start(config: Config) -> Port {
+        Port::with_state(AppState::new(config).expect("state")).await
+    }
+
+    /// A port whose server has `OWNER` with the never-expiring bearer token `TOKEN`.
+    pub async fn with_user() -> Port {
+        let seed = Seed::parse(&format!(
+            "[[users]]\nusername = '{OWNER}'\npassword = 'pw'\n\
+             [[users.tokens]]\ntoken = '{TOKEN}'\nexpires_in = 0\n"
+        ))
+        .expect("seed");
+        Port::with_state(AppState::with_seed(config(), &seed).expect("state")).await
+    }
+
+    pub async fn with_state(state: AppState) -> Port {
+        let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+        let addr = listener.local_addr().expect("addr");
+        state.set_device_addr(Some(addr));
+        let (stop, stopped) = oneshot::channel::<()>();
+        tokio::spawn(spark_mock_server::devices::serve_devices(
+            listener,
+            state.clone(),
+            async move {
+                let _ = stopped.await;
+            },
+        ));
+        Port {
+            state,
+            addr,
+            _stop: stop,
+        }
+    }
+
+    pub async fn default() -> Port {
+        Port::start(config()).await
+    }
+
+    /// Registers `key` for `id`, owned by `owner`.
+    pub fn provision(&self, id: &DeviceId, key: &DeviceKey, owner: Option<&str>) {
+        let pem = key.public_pem().expect("pem");
+        self.state.devices().upsert(&id.to_hex(), |d| {
+            d.public_key_pem = Some(pem);
+            d.owner = owner.map(str::to_string);
+        });
+    }
+
+    pub fn events(&self) -> broadcast::Receiver<Arc<Event>> {
+        self.state.bus().subscribe()
+    }
+
+    /// A provisioned, owned device past Hello whose Describe has been answered.
+    pub async fn online(&self, desc: &Description) -> Device {
+        let id = new_id();
+        self.provision(&id, device_key(), Some(OWNER));
+        let mut d = Device::connect(self, id, device_key(), false)
+            .await
+            .expect("handshake");
+        d.hello().await;
+        d.answer_describe(desc).await;
+        d
+    }
+}
+
+/// The next bus event that is not `spark/status`, within `WAIT`.
+pub async fn next_event(rx: &mut broadcast::Receiver<Arc<Event>>) -> Arc<Event> {
+    tokio::time::timeout(WAIT, async {
+        loop {
+            let e = rx.recv().await.expect("bus");
+            if e.name != "spark/status" {
+                return e;
+            }
+        }
+    })
+    .await
+    .expect("no event in time")
+}
+
+/// The next `spark/status` event of `id`, within `WAIT`.
+pub async fn next_status(rx: &mut broadcast::Receiver<Arc<Event>>, id: &DeviceId) -> Arc<Event> {
+    tokio::time::timeout(WAIT, async {
+        loop {
+            let e = rx.recv().await.expect("bus");
+            if e.name == "spark/status" && e.coreid == id.to_hex() {
+                return e;
+            }
+        }
+    })
+    .await
+    .expect("no status event in time")
+}
