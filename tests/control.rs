@@ -33,8 +33,11 @@ async fn state_lists_users_tokens_devices_streams_and_faults() {
         d.owner = Some(USER.into());
         d.name = Some("sim1".into());
     });
-    app.mock_post("/__mock/faults", json!({"route": "/v1/devices", "fault": "delay", "ms": 1}))
-        .await;
+    app.mock_post(
+        "/__mock/faults",
+        json!({"route": "/v1/devices", "fault": "delay", "ms": 1}),
+    )
+    .await;
     let stream = app
         .http
         .get(app.url("/v1/devices/events"))
@@ -67,22 +70,43 @@ async fn reset_returns_to_the_seed_and_can_keep_devices() {
     app.signup("other@example.com", "pw").await;
     app.advance_clock(3600).await;
     app.set_policy("multi").await;
-    app.state.devices().upsert("0123456789abcdef01234567", |d| d.owner = Some(USER.into()));
+    app.state
+        .devices()
+        .upsert("0123456789abcdef01234567", |d| d.owner = Some(USER.into()));
 
-    let r = app.send(app.req(Method::POST, "/__mock/reset").json(&json!({"keep_devices": true}))).await;
+    let r = app
+        .send(
+            app.req(Method::POST, "/__mock/reset")
+                .json(&json!({"keep_devices": true})),
+        )
+        .await;
     expect(&r, 200, json!({"ok": true, "kept_devices": true}));
-    assert!(!app.works(&token).await, "tokens issued after start are gone");
+    assert!(
+        !app.works(&token).await,
+        "tokens issued after start are gone"
+    );
     let s = app.get_json("/__mock/state").await;
-    let users: Vec<&str> = s["users"].as_array().unwrap().iter().map(|u| u["username"].as_str().unwrap()).collect();
+    let users: Vec<&str> = s["users"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|u| u["username"].as_str().unwrap())
+        .collect();
     assert_eq!(users, [USER]);
     assert_eq!(s["policy"], "single");
     assert_eq!(s["clock"]["offset_secs"], 0);
     assert_eq!(s["devices"].as_array().unwrap().len(), 1);
-    assert!(app.login("spark", "spark").await.len() == 40, "seed user logs in again");
+    assert!(
+        app.login("spark", "spark").await.len() == 40,
+        "seed user logs in again"
+    );
 
     let r = app.send(app.req(Method::POST, "/__mock/reset")).await;
     expect(&r, 200, json!({"ok": true, "kept_devices": false}));
-    assert!(app.get_json("/__mock/state").await["devices"].as_array().unwrap().is_empty());
+    assert!(app.get_json("/__mock/state").await["devices"]
+        .as_array()
+        .unwrap()
+        .is_empty());
 }
 
 #[tokio::test]
@@ -98,12 +122,17 @@ async fn reload_reads_new_users_from_the_seed_file() {
     .unwrap();
     let r = app.send(app.req(Method::POST, "/__mock/reload")).await;
     expect(&r, 200, json!({"ok": true, "added_users": 1}));
-    app.login_user("new@example.com", "pw2", "spark", "spark").await;
+    app.login_user("new@example.com", "pw2", "spark", "spark")
+        .await;
     assert!(app.works(&token).await, "a reload keeps existing tokens");
     std::fs::write(&path, "[[users]]\nusername = 1\n").unwrap();
     let r = app.send(app.req(Method::POST, "/__mock/reload")).await;
     assert_eq!(r.status, 400, "{}", r.text);
-    assert!(r.json["error"].as_str().unwrap().contains("seed.toml"), "{}", r.text);
+    assert!(
+        r.json["error"].as_str().unwrap().contains("seed.toml"),
+        "{}",
+        r.text
+    );
 }
 
 #[tokio::test]
@@ -123,15 +152,30 @@ async fn the_journal_records_who_did_what_and_why_a_token_was_refused() {
     assert_eq!(last["client"], "python");
     assert_eq!(last["user"], USER);
     let why = last["rejected"].as_str().unwrap();
-    assert!(why.starts_with("replaced by a password grant from client spark-ios"), "{why}");
+    assert!(
+        why.starts_with("replaced by a password grant from client spark-ios"),
+        "{why}"
+    );
     assert!(last["duration_ms"].as_f64().unwrap() >= 0.0);
     let grant = &entries[entries.len() - 2];
-    assert_eq!((grant["method"].as_str(), grant["path"].as_str(), grant["client"].as_str()), (Some("POST"), Some("/oauth/token"), Some("spark-ios")));
-    assert!(entries.iter().all(|e| !e["path"].as_str().unwrap().starts_with("/__mock")));
+    assert_eq!(
+        (
+            grant["method"].as_str(),
+            grant["path"].as_str(),
+            grant["client"].as_str()
+        ),
+        (Some("POST"), Some("/oauth/token"), Some("spark-ios"))
+    );
+    assert!(entries
+        .iter()
+        .all(|e| !e["path"].as_str().unwrap().starts_with("/__mock")));
 
     let r = app.send(app.req(Method::DELETE, "/__mock/requests")).await;
     assert_eq!(r.status, 200);
-    assert_eq!(app.get_json("/__mock/requests").await["requests"], json!([]));
+    assert_eq!(
+        app.get_json("/__mock/requests").await["requests"],
+        json!([])
+    );
 }
 
 #[tokio::test]
@@ -139,7 +183,10 @@ async fn route_faults_answer_errors_reproducibly_and_show_in_the_journal() {
     let app = spawn_with_user(config(Profile::Particle)).await;
     let token = app.login("particle", "particle").await;
     let f = app
-        .mock_post("/__mock/faults", json!({"route": "/v1/user", "method": "GET", "fault": "error", "status": 503}))
+        .mock_post(
+            "/__mock/faults",
+            json!({"route": "/v1/user", "method": "GET", "fault": "error", "status": 503}),
+        )
         .await;
     let id = f["fault"]["id"].as_u64().unwrap();
     let r = app.get_bearer("/v1/user", &token).await;
@@ -148,9 +195,17 @@ async fn route_faults_answer_errors_reproducibly_and_show_in_the_journal() {
     let j = app.get_json("/__mock/requests").await;
     let last = j["requests"].as_array().unwrap().last().unwrap().clone();
     assert_eq!(last["status"], 503);
-    assert!(last["fault"].as_str().unwrap().starts_with(&format!("#{id}")), "{last}");
+    assert!(
+        last["fault"]
+            .as_str()
+            .unwrap()
+            .starts_with(&format!("#{id}")),
+        "{last}"
+    );
     assert_eq!(app.get_json("/__mock/faults").await["faults"][0]["hits"], 1);
-    let r = app.send(app.req(Method::DELETE, &format!("/__mock/faults/{id}"))).await;
+    let r = app
+        .send(app.req(Method::DELETE, &format!("/__mock/faults/{id}")))
+        .await;
     assert_eq!(r.status, 200);
     assert_eq!(app.get_bearer("/v1/user", &token).await.status, 200);
 
@@ -159,8 +214,11 @@ async fn route_faults_answer_errors_reproducibly_and_show_in_the_journal() {
     for _ in 0..2 {
         let app = spawn_with_user(config(Profile::Particle)).await;
         let token = app.login("particle", "particle").await;
-        app.mock_post("/__mock/faults", json!({"route": "/v1/user", "fault": "error", "status": 500, "probability": 0.5}))
-            .await;
+        app.mock_post(
+            "/__mock/faults",
+            json!({"route": "/v1/user", "fault": "error", "status": 500, "probability": 0.5}),
+        )
+        .await;
         let mut seen = vec![];
         for _ in 0..24 {
             seen.push(app.get_bearer("/v1/user", &token).await.status);
@@ -175,20 +233,36 @@ async fn route_faults_answer_errors_reproducibly_and_show_in_the_journal() {
 
 async fn app_bad_fault() -> Reply {
     let app = spawn_app(config(Profile::Particle)).await;
-    app.send(app.req(Method::POST, "/__mock/faults").json(&json!({"route": "/v1/user", "fault": "explode"})))
-        .await
+    app.send(
+        app.req(Method::POST, "/__mock/faults")
+            .json(&json!({"route": "/v1/user", "fault": "explode"})),
+    )
+    .await
 }
 
 #[tokio::test]
 async fn sse_streams_are_cut_after_n_events() {
     let app = spawn_with_user(config(Profile::Particle)).await;
     let token = app.login("particle", "particle").await;
-    app.mock_post("/__mock/faults", json!({"route": "/v1/devices/events", "fault": "cut_sse", "after_events": 2}))
-        .await;
-    let resp = app.http.get(app.url("/v1/devices/events")).bearer_auth(&token).send().await.unwrap();
+    app.mock_post(
+        "/__mock/faults",
+        json!({"route": "/v1/devices/events", "fault": "cut_sse", "after_events": 2}),
+    )
+    .await;
+    let resp = app
+        .http
+        .get(app.url("/v1/devices/events"))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap();
     for i in 0..3 {
         let r = app
-            .send(app.req(Method::POST, "/v1/devices/events").bearer_auth(&token).json(&json!({"name": format!("e{i}")})))
+            .send(
+                app.req(Method::POST, "/v1/devices/events")
+                    .bearer_auth(&token)
+                    .json(&json!({"name": format!("e{i}")})),
+            )
             .await;
         assert_eq!(r.status, 200);
     }
@@ -197,7 +271,10 @@ async fn sse_streams_are_cut_after_n_events() {
         .expect("the stream ends by itself")
         .unwrap();
     assert!(body.starts_with(":ok\n\n"), "{body}");
-    assert!(body.contains("event: e0\n") && body.contains("event: e1\n"), "{body}");
+    assert!(
+        body.contains("event: e0\n") && body.contains("event: e1\n"),
+        "{body}"
+    );
     assert!(!body.contains("event: e2"), "{body}");
 }
 
@@ -219,15 +296,50 @@ async fn the_admin_api_answers_loopback_only_unless_given_a_token() {
     };
     let state = spark_mock_server::AppState::new(config(Profile::Particle)).unwrap();
     let app = spark_mock_server::app(state);
-    assert_eq!(app.clone().oneshot(request("127.0.0.1", None)).await.unwrap().status(), 200);
-    assert_eq!(app.clone().oneshot(request("10.1.2.3", None)).await.unwrap().status(), 403);
+    assert_eq!(
+        app.clone()
+            .oneshot(request("127.0.0.1", None))
+            .await
+            .unwrap()
+            .status(),
+        200
+    );
+    assert_eq!(
+        app.clone()
+            .oneshot(request("10.1.2.3", None))
+            .await
+            .unwrap()
+            .status(),
+        403
+    );
 
     let cfg = Config {
         admin_token: Some("s3cret".into()),
         ..config(Profile::Particle)
     };
     let app = spark_mock_server::app(spark_mock_server::AppState::new(cfg).unwrap());
-    assert_eq!(app.clone().oneshot(request("10.1.2.3", Some("s3cret"))).await.unwrap().status(), 200);
-    assert_eq!(app.clone().oneshot(request("127.0.0.1", None)).await.unwrap().status(), 401);
-    assert_eq!(app.clone().oneshot(request("10.1.2.3", Some("wrong"))).await.unwrap().status(), 401);
+    assert_eq!(
+        app.clone()
+            .oneshot(request("10.1.2.3", Some("s3cret")))
+            .await
+            .unwrap()
+            .status(),
+        200
+    );
+    assert_eq!(
+        app.clone()
+            .oneshot(request("127.0.0.1", None))
+            .await
+            .unwrap()
+            .status(),
+        401
+    );
+    assert_eq!(
+        app.clone()
+            .oneshot(request("10.1.2.3", Some("wrong")))
+            .await
+            .unwrap()
+            .status(),
+        401
+    );
 }
