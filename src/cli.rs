@@ -25,6 +25,8 @@ pub enum Command {
     Serve(ServeOpts),
     /// Serve with a built-in demo user and print ready-to-paste curl lines.
     Demo(ServeOpts),
+    /// Run simulated Spark Cores from a TOML file against a cloud.
+    Sim(crate::sim::SimOpts),
 }
 
 #[derive(Args, Debug, Clone)]
@@ -73,4 +75,11 @@ pub struct ServeOpts {
     /// (Photon style), as the real cloud does.
     #[arg(long, env = "SPARK_MOCK_NO_AUTO_PROVISION")]
     pub no_auto_provision: bool,
+    /// Let non-loopback clients use the `/__mock` admin API with this token
+    /// (`X-Admin-Token` header); without it the admin API answers loopback only.
+    #[arg(long, env = "SPARK_MOCK_ADMIN_TOKEN")]
+    pub admin_token: Option<String>,
+    /// Seed of the generator behind "error with probability p" faults.
+    #[arg(long, env = "SPARK_MOCK_FAULT_SEED", default_value_t = 0)]
+    pub fault_seed: u64,
 }

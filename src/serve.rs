@@ -29,6 +29,8 @@ fn config(opts: &ServeOpts) -> Config {
         std::time::Duration::from_secs_f64(opts.device_timeout.clamp(0.001, 3600.0));
     config.state_dir = opts.state_dir.clone();
     config.auto_provision = !opts.no_auto_provision;
+    config.admin_token = opts.admin_token.clone();
+    config.fault_seed = opts.fault_seed;
     config
 }
 
@@ -55,6 +57,7 @@ pub async fn serve(opts: ServeOpts, demo_seed: Option<Seed>) -> anyhow::Result<(
         print_demo_banner(&format!("http://{addr}"));
     }
     let devices = bind_device_port(&opts, &config).await;
+    reload_on_sighup(state.clone());
     spark_mock_server::run_with_devices(listener, devices, state, shutdown).await?;
     println!("spark-mock stopped");
     Ok(())
@@ -136,4 +139,26 @@ fn shutdown_signal() -> std::io::Result<impl std::future::Future<Output = ()> + 
         let _ = tokio::signal::ctrl_c().await;
         tracing::info!("shutting down");
     })
+}
+
+/// `SIGHUP` re-reads the seed file, as `POST /__mock/reload` does.
+fn reload_on_sighup(state: AppState) {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{signal, SignalKind};
+        let Ok(mut hup) = signal(SignalKind::hangup()) else {
+            tracing::warn!("cannot listen for SIGHUP; use POST /__mock/reload");
+            return;
+        };
+        tokio::spawn(async move {
+            while hup.recv().await.is_some() {
+                match state.reload_seed() {
+                    Ok(n) => tracing::info!("SIGHUP: seed reloaded, {n} new users"),
+                    Err(e) => tracing::error!("SIGHUP: seed not reloaded: {e}"),
+                }
+            }
+        });
+    }
+    #[cfg(not(unix))]
+    let _ = state;
 }

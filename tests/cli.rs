@@ -127,3 +127,66 @@ fn a_bad_profile_is_a_clear_usage_error() {
         "{err}"
     );
 }
+
+/// SIGHUP re-reads the seed file, like `POST /__mock/reload`, and the server keeps serving.
+#[tokio::test]
+async fn sighup_reloads_the_seed_file() {
+    let dir = common::helpers::temp_dir("sighup");
+    let seed = dir.join("seed.toml");
+    std::fs::write(
+        &seed,
+        "[[users]]\nusername = \"a@example.com\"\npassword = \"pw\"\n",
+    )
+    .unwrap();
+    let path = seed.display().to_string();
+    let server = start(
+        &[
+            "serve",
+            "--port",
+            "0",
+            "--seed",
+            &path,
+            "--password-iterations",
+            "1",
+        ],
+        &[],
+    );
+    std::fs::write(
+        &seed,
+        "[[users]]\nusername = \"a@example.com\"\npassword = \"pw\"\n[[users]]\nusername = \"b@example.com\"\npassword = \"pw2\"\n",
+    )
+    .unwrap();
+    let pid = server.child.as_ref().unwrap().id().to_string();
+    assert!(std::process::Command::new("kill")
+        .args(["-HUP", &pid])
+        .status()
+        .unwrap()
+        .success());
+    let http = reqwest::Client::new();
+    let form = [
+        ("grant_type", "password"),
+        ("username", "b@example.com"),
+        ("password", "pw2"),
+        ("client_id", "spark"),
+        ("client_secret", "spark"),
+    ];
+    // The reload runs on the server's own task; poll for it, bounded.
+    let mut status = 0;
+    for _ in 0..100 {
+        status = http
+            .post(format!("{}/oauth/token", server.base))
+            .form(&form)
+            .send()
+            .await
+            .unwrap()
+            .status()
+            .as_u16();
+        if status == 200 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    assert_eq!(status, 200, "the new seed user can log in after SIGHUP");
+    let (code, _) = server.terminate();
+    assert_eq!(code, Some(0));
+}
