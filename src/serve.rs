@@ -47,39 +47,26 @@ pub async fn serve(opts: ServeOpts, demo_seed: Option<Seed>) -> anyhow::Result<(
         .await
         .with_context(|| format!("cannot listen on {}:{}", opts.host, opts.port))?;
     let addr = listener.local_addr()?;
+    let (dhost, dport) = (opts.device_host.as_str(), opts.device_port);
+    let devices = TcpListener::bind((dhost, dport)).await.with_context(|| {
+        format!("cannot listen for devices on {dhost}:{dport} (--device-port 0 picks a free port)")
+    })?;
+    let device_addr = devices.local_addr()?;
     // Handlers go in before the banner: whoever reads "listening on" may signal at once.
     let shutdown = shutdown_signal().context("cannot install signal handlers")?;
+    reload_on_sighup(state.clone());
     println!(
         "spark-mock listening on http://{addr} (profile {}, token policy {})",
         config.profile, config.policy
     );
+    let auto = if config.auto_provision { "on" } else { "off" };
+    println!("spark-mock devices listening on tcp://{device_addr} (auto-provisioning {auto})");
     if banner {
         print_demo_banner(&format!("http://{addr}"));
     }
-    let devices = bind_device_port(&opts, &config).await;
-    reload_on_sighup(state.clone());
-    spark_mock_server::run_with_devices(listener, devices, state, shutdown).await?;
+    spark_mock_server::run_with_devices(listener, Some(devices), state, shutdown).await?;
     println!("spark-mock stopped");
     Ok(())
-}
-
-/// Binds the device port and prints its address. A port that is taken (another spark-mock,
-/// a real spark-server) is reported and the HTTP API still serves, without devices.
-async fn bind_device_port(opts: &ServeOpts, config: &Config) -> Option<TcpListener> {
-    let (host, port) = (opts.device_host.as_str(), opts.device_port);
-    match TcpListener::bind((host, port)).await {
-        Ok(l) => {
-            let addr = l.local_addr().ok()?;
-            let auto = if config.auto_provision { "on" } else { "off" };
-            println!("spark-mock devices listening on tcp://{addr} (auto-provisioning {auto})");
-            Some(l)
-        }
-        Err(e) => {
-            eprintln!("spark-mock: no device port: cannot listen on {host}:{port}: {e}");
-            tracing::warn!("no device port: cannot listen on {host}:{port}: {e}");
-            None
-        }
-    }
 }
 
 pub async fn demo(opts: ServeOpts) -> anyhow::Result<()> {

@@ -102,12 +102,18 @@ pub fn app(state: AppState) -> Router {
             control::persist_changes,
         ))
         .layer(middleware::from_fn_with_state(state.clone(), faults::apply))
-        .layer(middleware::from_fn_with_state(state.clone(), limits::rate_limit))
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            limits::rate_limit,
+        ))
         .layer(middleware::map_response_with_state(
             state.clone(),
             render_errors,
         ))
-        .layer(middleware::from_fn_with_state(state.clone(), journal::record))
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            journal::record,
+        ))
         .layer(middleware::from_fn(cors))
         .with_state(state)
 }

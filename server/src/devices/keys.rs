@@ -136,3 +136,52 @@ pub fn parse_device_key(pem: &str) -> Result<RsaPublicKey, KeyError> {
 pub fn device_key_pem(key: &RsaPublicKey) -> Result<String, KeyError> {
     keys::public_key_to_pem(key)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_server_key_is_generated_once_then_loaded() {
+        let home = KeyHome::open(None).expect("temp dir");
+        let dir = home.dir().to_path_buf();
+        let made = home.load_or_generate().expect("generate");
+        let again = home.load_or_generate().expect("load");
+        assert_eq!(made.public_key(), again.public_key());
+        assert!(dir.join(SERVER_PUBLIC_KEY_FILE).exists());
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let mode = fs::metadata(home.key_path())
+                .expect("meta")
+                .permissions()
+                .mode();
+            assert_eq!(mode & 0o777, 0o600, "the private key is private");
+        }
+        // The same directory as a configured state dir loads the same key.
+        let named = KeyHome::open(Some(&dir)).expect("state dir");
+        assert_eq!(
+            named.load_or_generate().expect("load").public_key(),
+            made.public_key()
+        );
+        fs::write(home.key_path(), b"not a key").expect("write");
+        assert!(matches!(
+            home.load_or_generate(),
+            Err(KeyFileError::BadKey { .. })
+        ));
+        drop(named);
+        drop(home);
+        assert!(
+            !dir.exists(),
+            "a temporary key directory goes with the server"
+        );
+    }
+
+    #[test]
+    fn device_keys_must_be_1024_bit_rsa() {
+        assert!(
+            parse_device_key("-----BEGIN PUBLIC KEY-----\nAAAA\n-----END PUBLIC KEY-----").is_err()
+        );
+        assert!(parse_device_key("").is_err());
+    }
+}

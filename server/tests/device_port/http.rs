@@ -158,3 +158,35 @@ async fn mock_routes_describe_the_port_and_register_devices() {
     assert_eq!(entry["online"], json!(true));
     assert_eq!(entry["name"], json!("sim1"));
 }
+
+#[tokio::test]
+async fn one_shutdown_stops_the_api_and_the_device_port() {
+    let state = AppState::new(config()).expect("state");
+    let http = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let devices = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let device_addr = devices.local_addr().expect("addr");
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let server = tokio::spawn(spark_mock_server::run_with_devices(
+        http,
+        Some(devices),
+        state.clone(),
+        async move {
+            let _ = stopped.await;
+        },
+    ));
+    let port = Port::attach(state.clone(), device_addr);
+    let mut bus = port.events();
+    let mut dev = port.online(&Description::default()).await;
+    next_status(&mut bus, &dev.id).await;
+    let _ = stop.send(());
+    assert!(dev.closed_within(WAIT).await, "devices are disconnected");
+    let offline = next_status(&mut bus, &dev.id).await;
+    assert_eq!(offline.data.as_deref(), Some("offline"));
+    let done = tokio::time::timeout(WAIT, server).await.expect("stops");
+    assert!(done.expect("task").is_ok());
+    assert_eq!(state.device_addr(), None);
+}

@@ -75,6 +75,15 @@ impl Port {
         Port::with_state(AppState::with_seed(config(), &seed).expect("state")).await
     }
 
+    /// A `Port` view of a server started elsewhere.
+    pub fn attach(state: AppState, addr: SocketAddr) -> Port {
+        Port {
+            state,
+            addr,
+            _stop: oneshot::channel().0,
+        }
+    }
+
     pub async fn with_state(state: AppState) -> Port {
         let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
         let addr = listener.local_addr().expect("addr");
