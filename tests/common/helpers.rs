@@ -41,12 +41,23 @@ pub async fn spawn_app(config: Config) -> TestApp {
         let _ = rx.await;
     };
     tokio::spawn(spark_mock_server::run(listener, state.clone(), shutdown));
-    TestApp {
-        base: format!("http://{addr}"),
-        http: reqwest::Client::new(),
-        state,
-        profile,
-        _shutdown: tx,
+    TestApp::from_parts(format!("http://{addr}"), state, profile, tx)
+}
+
+impl TestApp {
+    pub fn from_parts(
+        base: String,
+        state: AppState,
+        profile: Profile,
+        shutdown: oneshot::Sender<()>,
+    ) -> Self {
+        TestApp {
+            base,
+            http: reqwest::Client::new(),
+            state,
+            profile,
+            _shutdown: shutdown,
+        }
     }
 }
 

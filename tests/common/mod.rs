@@ -2,4 +2,5 @@
 #![allow(dead_code)]
 
 pub mod bin;
+pub mod devices;
 pub mod helpers;
