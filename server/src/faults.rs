@@ -109,6 +109,8 @@ impl Faults {
     pub fn add_device(&self, device: &str, fault: DeviceFault, now: DateTime<Utc>) -> Active {
         let until = match &fault {
             DeviceFault::RefuseReconnect { secs } => Some(now + Duration::seconds(*secs as i64)),
+            // A drop happens once, when the fault is added; nothing stays in force.
+            DeviceFault::Drop => Some(now),
             _ => None,
         };
         self.add(Active {
