@@ -27,6 +27,8 @@ pub enum Command {
     Demo(ServeOpts),
     /// Run simulated Spark Cores from a TOML file against a cloud.
     Sim(crate::sim::SimOpts),
+    /// Benchmarks that print their figures (build with --release).
+    Bench(crate::bench::BenchOpts),
 }
 
 #[derive(Args, Debug, Clone)]

@@ -1,11 +1,15 @@
 //! `spark-mock`: the thin command line over the `spark-mock-server` library.
 //!
+//! - `bench`: benchmarks that print their figures (fleet, calls, events).
 //! - `cli`: the subcommands and their flags (each flag has a `SPARK_MOCK_*` env twin).
 //! - `serve`: binding, the banner and graceful shutdown, shared by `serve` and `demo`.
+//! - `sim`: the `sim` subcommand, simulated devices from a TOML file (`spark-mock-sim`).
 //! - `telemetry`: logging set-up.
 
+mod bench;
 mod cli;
 mod serve;
+mod sim;
 mod telemetry;
 
 use clap::Parser;
@@ -17,5 +21,7 @@ async fn main() -> anyhow::Result<()> {
     match args.command {
         cli::Command::Serve(opts) => serve::serve(opts, None).await,
         cli::Command::Demo(opts) => serve::demo(opts).await,
+        cli::Command::Sim(opts) => sim::run(opts).await,
+        cli::Command::Bench(opts) => bench::run(opts).await,
     }
 }

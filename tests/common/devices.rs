@@ -36,6 +36,8 @@ pub async fn spawn_cloud(config: Config) -> TestApp {
         .await
         .expect("bind devices");
     let addr = http.local_addr().expect("addr");
+    // Known before the server task runs, so devices can connect at once.
+    state.set_device_addr(Some(devices.local_addr().expect("device addr")));
     let (tx, rx) = oneshot::channel::<()>();
     tokio::spawn(spark_mock_server::run_with_devices(
         http,
