@@ -47,12 +47,14 @@ pub struct SimDeviceBuilder {
 impl SimDevice {
     /// A builder for the device with this 24-hex id.
     pub fn builder(id: &str) -> SimDeviceBuilder {
-        let id = id.parse().map_err(|e: spark_mock_protocol::device_id::DeviceIdError| {
-            BuildError::BadId {
-                id: id.to_owned(),
-                reason: e.to_string(),
-            }
-        });
+        let id = id
+            .parse()
+            .map_err(
+                |e: spark_mock_protocol::device_id::DeviceIdError| BuildError::BadId {
+                    id: id.to_owned(),
+                    reason: e.to_string(),
+                },
+            );
         SimDeviceBuilder::new(id)
     }
 
@@ -149,7 +151,9 @@ impl SimDeviceBuilder {
         name: &str,
         f: impl Fn() -> String + Send + Sync + 'static,
     ) -> Self {
-        self.custom(name, VarType::String, move || VarValue::String(f().into_bytes()))
+        self.custom(name, VarType::String, move || {
+            VarValue::String(f().into_bytes())
+        })
     }
 
     fn custom(

@@ -11,14 +11,14 @@ use spark_mock_protocol::{DeviceKey, RsaPublicKey};
 use tokio::sync::{broadcast, watch, Semaphore};
 use tracing::{info, warn};
 
+use crate::backoff::Backoff;
 use crate::fleet::FleetCounters;
 use crate::handle::{DeviceHandle, DeviceState, DeviceStatus, Reporter, SimEvent};
 use crate::keys::{generate_key, KeyStore, KeyStoreError};
 use crate::model::Model;
 use crate::provision::{Provisioner, Registration};
-use crate::rng::SimRng;
 use crate::session::{self, Ended};
-use crate::spec::{ConnectionBehaviour, DeviceSpec, KeySource};
+use crate::spec::{DeviceSpec, KeySource};
 
 /// Where and how devices connect; cheap to clone, shared by a fleet.
 #[derive(Debug, Clone)]
@@ -144,7 +144,10 @@ async fn run(
         ota_done = false;
         let (pause, reason) = match ended {
             Ok(Ended::Shutdown) => break,
-            Ok(Ended::Dropped) => (Duration::ZERO, "dropped the connection (drop_after_s)".into()),
+            Ok(Ended::Dropped) => (
+                Duration::ZERO,
+                "dropped the connection (drop_after_s)".into(),
+            ),
             Ok(Ended::Offline(d)) => {
                 rep.state(DeviceState::Offline);
                 (d, format!("going offline for {d:?} (offline_after_s)"))
@@ -219,37 +222,5 @@ async fn provision(
                 tokio::time::sleep(pause).await;
             }
         }
-    }
-}
-
-/// Exponential backoff with seeded jitter (50–100 % of the step), so a
-/// fleet that loses its server does not come back in lockstep.
-pub(crate) struct Backoff {
-    min: Duration,
-    max: Duration,
-    attempt: u32,
-    rng: SimRng,
-}
-
-impl Backoff {
-    pub(crate) fn new(c: &ConnectionBehaviour, seed: u64) -> Self {
-        Self {
-            min: c.backoff_min,
-            max: c.backoff_max.max(c.backoff_min),
-            attempt: 0,
-            rng: SimRng::new(seed ^ 0xbac0_ff00),
-        }
-    }
-
-    /// The next delay.
-    pub(crate) fn next(&mut self) -> Duration {
-        let step = self.min.saturating_mul(1 << self.attempt.min(20)).min(self.max);
-        self.attempt = self.attempt.saturating_add(1);
-        step.mul_f64(0.5 + self.rng.next_f64() / 2.0)
-    }
-
-    /// Back to the first step (after a session came up).
-    pub(crate) fn reset(&mut self) {
-        self.attempt = 0;
     }
 }

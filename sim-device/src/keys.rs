@@ -161,8 +161,12 @@ fn load_or_generate(dir: &Path, stem: &str) -> Result<(DeviceKey, bool), KeyStor
         source,
     };
     std::fs::create_dir_all(dir).map_err(io_err)?;
-    write_atomically(&dir.join(format!("{stem}.pub.pem")), public.as_bytes(), 0o644)
-        .map_err(io_err)?;
+    write_atomically(
+        &dir.join(format!("{stem}.pub.pem")),
+        public.as_bytes(),
+        0o644,
+    )
+    .map_err(io_err)?;
     write_atomically(&path, private.as_bytes(), 0o600).map_err(io_err)?;
     Ok((key, true))
 }

@@ -20,15 +20,18 @@
 //!   `/__mock/devices`).
 //! - [`device`]: one device's task: key, provisioning, the reconnect loop
 //!   with backoff and offline periods; [`ConnectOptions`].
-//! - `session` and `requests` (private): one TCP connection: handshake,
-//!   Hello, keepalive pings, publishes, subscriptions, delayed answers, and
-//!   the answers to each request the server sends.
+//! - `session`, `conn` and `requests` (private): one TCP connection:
+//!   handshake and the read/timer loop; Hello, keepalive pings, publishes,
+//!   subscriptions and delayed replies; the answer to each server request.
+//!   `backoff`: reconnect delays with seeded jitter.
 //! - [`handle`]: [`DeviceHandle`], [`DeviceStatus`] and [`SimEvent`], what a
 //!   test or the CLI observes.
 //! - [`fleet`]: many devices at once, with bounded handshakes and progress.
 
+mod backoff;
 pub mod builder;
 pub mod config;
+mod conn;
 pub mod device;
 pub mod fleet;
 pub mod handle;
@@ -48,12 +51,12 @@ pub use handle::{DeviceHandle, DeviceState, DeviceStatus, SimEvent};
 pub use keys::{KeyStore, KeyStoreError};
 pub use model::{Behaviour, FunctionDef, VarSource, VariableDef};
 pub use provision::{DeviceServerInfo, ProvisionError, Provisioner};
+pub use spark_mock_protocol::messages::{VarType, VarValue};
+pub use spark_mock_protocol::{DeviceId, DeviceKey, RsaPublicKey};
 pub use spec::{
     BuildError, ConnectionBehaviour, DeviceSpec, KeySource, Mode, PublishDef, Scope,
     SubscriptionDef,
 };
-pub use spark_mock_protocol::messages::{VarType, VarValue};
-pub use spark_mock_protocol::{DeviceId, DeviceKey, RsaPublicKey};
 
 /// Any error of this crate.
 #[derive(Debug, thiserror::Error)]

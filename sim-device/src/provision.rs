@@ -108,6 +108,7 @@ pub struct Provisioner {
     client: reqwest::Client,
     base: reqwest::Url,
     limit: Semaphore,
+    admin_token: Option<String>,
 }
 
 impl Provisioner {
@@ -132,16 +133,29 @@ impl Provisioner {
             client,
             base,
             limit: Semaphore::new(MAX_IN_FLIGHT),
+            admin_token: None,
         })
     }
 
+    /// Sends `X-Admin-Token` (spark-mock's admin API answers non-loopback
+    /// clients only with the token it was started with).
+    pub fn with_admin_token(mut self, token: Option<String>) -> Self {
+        self.admin_token = token;
+        self
+    }
+
+    fn authorized(&self, req: reqwest::RequestBuilder) -> reqwest::RequestBuilder {
+        match &self.admin_token {
+            Some(t) => req.header("X-Admin-Token", t),
+            None => req,
+        }
+    }
+
     fn url(&self, path: &str) -> Result<reqwest::Url, ProvisionError> {
-        self.base
-            .join(path)
-            .map_err(|e| ProvisionError::BadUrl {
-                url: self.base.to_string(),
-                reason: e.to_string(),
-            })
+        self.base.join(path).map_err(|e| ProvisionError::BadUrl {
+            url: self.base.to_string(),
+            reason: e.to_string(),
+        })
     }
 
     /// `GET /__mock/device-server`. A host of `0.0.0.0` / `::` (the server
@@ -152,7 +166,7 @@ impl Provisioner {
             url: url.to_string(),
             source,
         };
-        let resp = self.client.get(url.clone()).send().await.map_err(http)?;
+        let resp = (self.authorized(self.client.get(url.clone())).send().await).map_err(http)?;
         let raw: RawInfo = check(resp, &url).await?.json().await.map_err(http)?;
         let server_key = load_server_public_key(raw.public_key_pem.as_bytes())
             .map_err(ProvisionError::ServerKey)?;
@@ -175,11 +189,10 @@ impl Provisioner {
     pub async fn register(&self, reg: &Registration<'_>) -> Result<(), ProvisionError> {
         let _permit = self.limit.acquire().await;
         let url = self.url("/__mock/devices")?;
-        let resp = (self.client.post(url.clone()).json(reg).send().await).map_err(|source| {
-            ProvisionError::Http {
-                url: url.to_string(),
-                source,
-            }
+        let req = self.authorized(self.client.post(url.clone()).json(reg));
+        let resp = req.send().await.map_err(|source| ProvisionError::Http {
+            url: url.to_string(),
+            source,
         })?;
         check(resp, &url).await.map(drop)
     }

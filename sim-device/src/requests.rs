@@ -16,9 +16,10 @@ use spark_mock_protocol::messages::Response;
 use spark_mock_protocol::{Message, MessageType, Packet};
 use tracing::{debug, info, warn};
 
+use crate::conn::{Conn, Outgoing};
 use crate::handle::SimEvent;
 use crate::model::{truncate_name, value_text, CallOutcome, MAX_ARG_LEN};
-use crate::session::{Conn, Ended, Outgoing, SessionError};
+use crate::session::{Ended, SessionError};
 use crate::spec::Mode;
 
 impl Conn<'_, '_> {
@@ -54,13 +55,20 @@ impl Conn<'_, '_> {
                 let result = match outcome {
                     CallOutcome::Return(v) => {
                         let payload = v.to_be_bytes().to_vec();
-                        let out = Outgoing::Separate { token, code: Code::CHANGED, payload };
+                        let out = Outgoing::Separate {
+                            token,
+                            code: Code::CHANGED,
+                            payload,
+                        };
                         self.reply(late + delay, out).await?;
                         Some(v)
                     }
                     CallOutcome::Hang => None,
                 };
-                info!(device = %label, "function {name}({arg:?}) -> {result:?}");
+                match result {
+                    Some(v) => info!(device = %label, "function {name}({arg:?}) -> {v}"),
+                    None => info!(device = %label, "function {name}({arg:?}) hangs"),
+                }
                 (self.ctx.rep).emit(SimEvent::FunctionCalled { name, arg, result });
             }
             Message::VariableRequest { name } => {
@@ -80,7 +88,8 @@ impl Conn<'_, '_> {
             }
             Message::Signal { start } => {
                 info!(device = %label, "signaling: rainbow {}", if start { "on" } else { "off" });
-                self.reply(late, Outgoing::Ack(Packet::signal_ack(id, token))).await?;
+                self.reply(late, Outgoing::Ack(Packet::signal_ack(id, token)))
+                    .await?;
                 self.ctx.rep.emit(SimEvent::Signal { on: start });
             }
             Message::Ping => self.reply(std::time::Duration::ZERO, ack()).await?,
@@ -91,7 +100,11 @@ impl Conn<'_, '_> {
             Message::UpdateBegin(_) => {
                 self.ota_bytes = 0;
                 self.reply(late, ack()).await?;
-                let out = Outgoing::Separate { token, code: Code::CHANGED, payload: Vec::new() };
+                let out = Outgoing::Separate {
+                    token,
+                    code: Code::CHANGED,
+                    payload: Vec::new(),
+                };
                 self.reply(late, out).await?;
             }
             Message::Chunk(c) => {
@@ -101,13 +114,20 @@ impl Conn<'_, '_> {
                 }
                 self.reply(late, ack()).await?;
                 let code = if ok { Code::CHANGED } else { Code::BAD_REQUEST };
-                let out = Outgoing::Separate { token, code, payload: Vec::new() };
+                let out = Outgoing::Separate {
+                    token,
+                    code,
+                    payload: Vec::new(),
+                };
                 self.reply(late, out).await?;
             }
             Message::UpdateDone => {
                 let bytes = self.ota_bytes;
-                self.reply(std::time::Duration::ZERO, Outgoing::Ack(Packet::update_done_ack(id, token)))
-                    .await?;
+                self.reply(
+                    std::time::Duration::ZERO,
+                    Outgoing::Ack(Packet::update_done_ack(id, token)),
+                )
+                .await?;
                 info!(device = %label, "OTA done ({bytes} bytes); rebooting");
                 self.ctx.rep.emit(SimEvent::OtaDone { bytes });
                 return Ok(Some(Ended::Reboot));
@@ -125,7 +145,11 @@ impl Conn<'_, '_> {
         let defs = std::sync::Arc::clone(&self.ctx.spec.defs);
         let text = String::from_utf8_lossy(data).into_owned();
         let mut matched = false;
-        for s in defs.subscriptions.iter().filter(|s| name.starts_with(&s.prefix)) {
+        for s in defs
+            .subscriptions
+            .iter()
+            .filter(|s| name.starts_with(&s.prefix))
+        {
             matched = true;
             if let Some(var) = &s.set_variable {
                 if let Err(e) = self.model.set_from_text(var, &text) {
@@ -135,7 +159,10 @@ impl Conn<'_, '_> {
         }
         if matched {
             info!(device = %label, "event {name}: {text}");
-            self.ctx.rep.emit(SimEvent::EventReceived { name: name.to_owned(), data: text });
+            self.ctx.rep.emit(SimEvent::EventReceived {
+                name: name.to_owned(),
+                data: text,
+            });
         } else {
             debug!(device = %label, "event {name} matches no subscription");
         }

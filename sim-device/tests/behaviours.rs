@@ -10,9 +10,7 @@ use spark_mock_protocol::messages::{
     hello_flags, platform, Chunk, Event, FunctionCall, Subscribe, UpdateBegin, VarValue,
 };
 use spark_mock_protocol::{Message, MessageType, Packet};
-use spark_mock_sim::{
-    Mode, Scope, SimDevice, SimEvent, SubscriptionDef, VariableDef,
-};
+use spark_mock_sim::{Mode, Scope, SimDevice, SimEvent, SubscriptionDef, VariableDef};
 use support::{device_key, next_event, quick, within, Conn, TestServer};
 
 const ID: &str = "1a118ad1c886d54240ce4b17";
@@ -74,11 +72,19 @@ async fn subscriptions_receive_events_by_prefix_and_set_variables() {
     let mut conn = server.accept().await;
     for want in [Subscribe::my_devices("alarm"), Subscribe::all("weather")] {
         let p = conn.recv().await;
-        assert_eq!((p.mtype, p.message), (MessageType::Confirmable, Message::Subscribe(want)));
+        assert_eq!(
+            (p.mtype, p.message),
+            (MessageType::Confirmable, Message::Subscribe(want))
+        );
         conn.write(&Packet::empty_ack(p.message_id)).await;
     }
-    conn.send_non(Message::EventToDevice(Event::public("other/thing", "9"))).await;
-    conn.send_non(Message::EventToDevice(Event::private("alarm/kitchen/fire", "3"))).await;
+    conn.send_non(Message::EventToDevice(Event::public("other/thing", "9")))
+        .await;
+    conn.send_non(Message::EventToDevice(Event::private(
+        "alarm/kitchen/fire",
+        "3",
+    )))
+    .await;
     let e = next_event(&mut events, |e| matches!(e, SimEvent::EventReceived { .. })).await;
     assert_eq!(
         e,
@@ -87,7 +93,11 @@ async fn subscriptions_receive_events_by_prefix_and_set_variables() {
             data: "3".into()
         }
     );
-    let req = conn.request(Message::VariableRequest { name: "level".into() }).await;
+    let req = conn
+        .request(Message::VariableRequest {
+            name: "level".into(),
+        })
+        .await;
     assert_eq!(response(&mut conn, &req).await.payload, 3i32.to_be_bytes());
     handle.shutdown().await;
 }
@@ -111,16 +121,33 @@ async fn late_answers_and_time_sync_keep_ids_in_order() {
     let time = conn.recv().await;
     assert_eq!(time.message, Message::TimeRequest);
     assert_eq!(time.token.as_slice().len(), 1);
-    conn.write(&Packet::time_reply(time.message_id, time.token, 1_398_367_917))
-        .await;
+    conn.write(&Packet::time_reply(
+        time.message_id,
+        time.token,
+        1_398_367_917,
+    ))
+    .await;
     let e = next_event(&mut events, |e| matches!(e, SimEvent::Time { .. })).await;
-    assert_eq!(e, SimEvent::Time { unix: 1_398_367_917 });
+    assert_eq!(
+        e,
+        SimEvent::Time {
+            unix: 1_398_367_917
+        }
+    );
 
     let started = Instant::now();
-    let call = conn.request(Message::FunctionCall(FunctionCall::new("f", ""))).await;
+    let call = conn
+        .request(Message::FunctionCall(FunctionCall::new("f", "")))
+        .await;
     let ack = conn.recv().await;
-    assert_eq!(ack.message, Message::EmptyAck, "the empty ACK is not delayed");
-    let read = conn.request(Message::VariableRequest { name: "v".into() }).await;
+    assert_eq!(
+        ack.message,
+        Message::EmptyAck,
+        "the empty ACK is not delayed"
+    );
+    let read = conn
+        .request(Message::VariableRequest { name: "v".into() })
+        .await;
     // Both answers come late; `recv` checks the return's id is Hello + 2.
     let ret = response(&mut conn, &call).await;
     assert_eq!(ret.function_return().unwrap(), 5);
@@ -188,15 +215,31 @@ async fn a_core_exact_device_drops_on_a_64_byte_argument() {
 #[tokio::test]
 async fn ota_update_then_reboot_with_the_success_flag() {
     let server = TestServer::bind().await;
-    let device = SimDevice::builder(ID).key(device_key()).connection(quick()).build().unwrap();
+    let device = SimDevice::builder(ID)
+        .key(device_key())
+        .connection(quick())
+        .build()
+        .unwrap();
     let handle = device.spawn(server.options());
     let mut events = handle.events();
     let mut conn = server.accept().await;
-    let begin = conn.request(Message::UpdateBegin(UpdateBegin::default())).await;
+    let begin = conn
+        .request(Message::UpdateBegin(UpdateBegin::default()))
+        .await;
     assert_eq!(conn.recv().await.message, Message::EmptyAck);
     let ready = response(&mut conn, &begin).await;
     assert_eq!(ready.code, Code::CHANGED);
-    for (chunk, ok) in [(Chunk::new(vec![7; 256], None), true), (Chunk { crc: 1, index: None, data: vec![1; 256] }, false)] {
+    for (chunk, ok) in [
+        (Chunk::new(vec![7; 256], None), true),
+        (
+            Chunk {
+                crc: 1,
+                index: None,
+                data: vec![1; 256],
+            },
+            false,
+        ),
+    ] {
         let req = conn.request(Message::Chunk(chunk)).await;
         assert_eq!(conn.recv().await.message, Message::EmptyAck);
         let r = response(&mut conn, &req).await;
@@ -204,10 +247,16 @@ async fn ota_update_then_reboot_with_the_success_flag() {
     }
     let done = conn.request(Message::UpdateDone).await;
     let ack = conn.recv().await;
-    assert_eq!((ack.mtype, ack.message_id), (MessageType::Acknowledgement, done.message_id));
+    assert_eq!(
+        (ack.mtype, ack.message_id),
+        (MessageType::Acknowledgement, done.message_id)
+    );
     let e = next_event(&mut events, |e| matches!(e, SimEvent::OtaDone { .. })).await;
     assert_eq!(e, SimEvent::OtaDone { bytes: 256 });
     let again = server.accept().await;
-    assert_eq!(again.hello.flags & hello_flags::OTA_SUCCEEDED, hello_flags::OTA_SUCCEEDED);
+    assert_eq!(
+        again.hello.flags & hello_flags::OTA_SUCCEEDED,
+        hello_flags::OTA_SUCCEEDED
+    );
     handle.shutdown().await;
 }

@@ -32,13 +32,15 @@ async fn mock_cloud(device_port: u16) -> (String, Registered) {
         )
         .route(
             "/__mock/devices",
-            post(|State(reg): State<Registered>, Json(body): Json<Value>| async move {
-                if body["owner"] == "nobody" {
-                    return (StatusCode::NOT_FOUND, "no such user");
-                }
-                reg.lock().unwrap().push(body);
-                (StatusCode::CREATED, "ok")
-            }),
+            post(
+                |State(reg): State<Registered>, Json(body): Json<Value>| async move {
+                    if body["owner"] == "nobody" {
+                        return (StatusCode::NOT_FOUND, "no such user");
+                    }
+                    reg.lock().unwrap().push(body);
+                    (StatusCode::CREATED, "ok")
+                },
+            ),
         )
         .with_state(Arc::clone(&registered));
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
@@ -61,7 +63,11 @@ async fn a_fleet_from_toml_provisions_itself_then_connects() {
     let (cloud, registered) = mock_cloud(port).await;
     let provisioner = Provisioner::new(&cloud).unwrap();
     let info = provisioner.device_server().await.unwrap();
-    assert_eq!(info.address, server.options().device_server, "0.0.0.0 → the cloud's host");
+    assert_eq!(
+        info.address,
+        server.options().device_server,
+        "0.0.0.0 → the cloud's host"
+    );
     assert_eq!(*info.server_key, *server_key().public_key());
 
     let dir = temp_dir("fleet");
@@ -92,7 +98,14 @@ value = 5
     within(fleet.wait_all_online()).await.unwrap();
     assert_eq!(fleet.online(), 3);
     ids.sort();
-    assert_eq!(ids, ["000000000000000000000001", "000000000000000000000002", "000000000000000000000003"]);
+    assert_eq!(
+        ids,
+        [
+            "000000000000000000000001",
+            "000000000000000000000002",
+            "000000000000000000000003"
+        ]
+    );
     let mut reg = registered.lock().unwrap().clone();
     reg.sort_by_key(|r| r["id"].as_str().map(str::to_owned));
     let pem = device_key().public_pem().unwrap();
@@ -132,7 +145,11 @@ async fn the_key_directory_caches_keys() {
     let dir = temp_dir("keys");
     let id = "1a118ad1c886d54240ce4b17".parse().unwrap();
     // A key already in the directory is loaded, not generated.
-    std::fs::write(dir.join(format!("{id}.pem")), device_key().to_pkcs1_pem().unwrap()).unwrap();
+    std::fs::write(
+        dir.join(format!("{id}.pem")),
+        device_key().to_pkcs1_pem().unwrap(),
+    )
+    .unwrap();
     let store = KeyStore::new(&dir);
     let k = store.device_key(&id).await.unwrap();
     assert_eq!(k.public_key(), device_key().public_key());
@@ -148,7 +165,10 @@ async fn the_key_directory_caches_keys() {
     #[cfg(unix)]
     {
         use std::os::unix::fs::PermissionsExt;
-        let mode = std::fs::metadata(dir.join("shared.pem")).unwrap().permissions().mode();
+        let mode = std::fs::metadata(dir.join("shared.pem"))
+            .unwrap()
+            .permissions()
+            .mode();
         assert_eq!(mode & 0o077, 0, "private keys are not world-readable");
     }
     let _ = std::fs::remove_dir_all(dir);

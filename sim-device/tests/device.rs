@@ -23,10 +23,16 @@ fn ms(n: u64) -> Duration {
 async fn call(conn: &mut Conn, call: FunctionCall) -> i32 {
     let req = conn.request(Message::FunctionCall(call)).await;
     let ack = conn.recv().await;
-    assert_eq!((ack.mtype, ack.message_id), (MessageType::Acknowledgement, req.message_id));
+    assert_eq!(
+        (ack.mtype, ack.message_id),
+        (MessageType::Acknowledgement, req.message_id)
+    );
     assert_eq!(ack.message, Message::EmptyAck);
     let ret = conn.recv().await;
-    assert_eq!((ret.mtype, ret.token), (MessageType::NonConfirmable, req.token));
+    assert_eq!(
+        (ret.mtype, ret.token),
+        (MessageType::NonConfirmable, req.token)
+    );
     match ret.message {
         Message::Response(r) if r.code == Code::CHANGED => r.function_return().unwrap(),
         other => panic!("expected a function return, got {other:?}"),
@@ -78,10 +84,19 @@ async fn hello_describe_functions_and_variables() {
     assert_eq!(call(&mut conn, FunctionCall::new("led", "on")).await, 1);
     assert_eq!(call(&mut conn, FunctionCall::new("led", "off")).await, 0);
     // spark-server splits on '&'; the Core reads only the first Uri-Query.
-    assert_eq!(call(&mut conn, FunctionCall::split_on_ampersand("echo", "x&yz")).await, 1);
+    assert_eq!(
+        call(&mut conn, FunctionCall::split_on_ampersand("echo", "x&yz")).await,
+        1
+    );
     assert_eq!(call(&mut conn, FunctionCall::new("echo", "")).await, 0);
-    assert_eq!(call(&mut conn, FunctionCall::new("echo", "a".repeat(63))).await, 63);
-    assert_eq!(call(&mut conn, FunctionCall::new("echo", "a".repeat(64))).await, -1);
+    assert_eq!(
+        call(&mut conn, FunctionCall::new("echo", "a".repeat(63))).await,
+        63
+    );
+    assert_eq!(
+        call(&mut conn, FunctionCall::new("echo", "a".repeat(64))).await,
+        -1
+    );
     assert_eq!(call(&mut conn, FunctionCall::new("nosuch", "")).await, -1);
     let started = Instant::now();
     assert_eq!(call(&mut conn, FunctionCall::new("slow", "")).await, 9);
@@ -89,9 +104,14 @@ async fn hello_describe_functions_and_variables() {
 
     // A hanging function is ACKed and never returns: the next packet is
     // the answer to the following request.
-    let req = conn.request(Message::FunctionCall(FunctionCall::new("stuck", ""))).await;
+    let req = conn
+        .request(Message::FunctionCall(FunctionCall::new("stuck", "")))
+        .await;
     let ack = conn.recv().await;
-    assert_eq!((ack.message, ack.message_id), (Message::EmptyAck, req.message_id));
+    assert_eq!(
+        (ack.message, ack.message_id),
+        (Message::EmptyAck, req.message_id)
+    );
 
     let cases = [
         ("ready", VarType::Bool, VarValue::Bool(true)),
@@ -105,11 +125,29 @@ async fn hello_describe_functions_and_variables() {
         assert_eq!(r.variable(ty).unwrap(), want, "{name}");
     }
     // Exact encodings: int32 big-endian, double little-endian.
-    let r = ask(&mut conn, Message::VariableRequest { name: "temp".into() }).await;
+    let r = ask(
+        &mut conn,
+        Message::VariableRequest {
+            name: "temp".into(),
+        },
+    )
+    .await;
     assert_eq!(hex::encode(r.payload), "fffe7e33");
-    let r = ask(&mut conn, Message::VariableRequest { name: "pressure".into() }).await;
+    let r = ask(
+        &mut conn,
+        Message::VariableRequest {
+            name: "pressure".into(),
+        },
+    )
+    .await;
     assert_eq!(hex::encode(r.payload), "f4fdd478e9365ac0");
-    let r = ask(&mut conn, Message::VariableRequest { name: "nope".into() }).await;
+    let r = ask(
+        &mut conn,
+        Message::VariableRequest {
+            name: "nope".into(),
+        },
+    )
+    .await;
     assert_eq!(r.code, Code::NOT_FOUND);
 
     // The server's ping gets an empty ACK.
@@ -125,7 +163,11 @@ async fn signal_is_logged_and_acknowledged() {
     let logs = LogCapture::default();
     let _guard = logs.install();
     let server = TestServer::bind().await;
-    let device = SimDevice::builder(ID).key(device_key()).name("kitchen").build().unwrap();
+    let device = SimDevice::builder(ID)
+        .key(device_key())
+        .name("kitchen")
+        .build()
+        .unwrap();
     let handle = device.spawn(server.options());
     let mut conn = server.accept().await;
     within(handle.wait_online()).await.unwrap();
@@ -140,7 +182,10 @@ async fn signal_is_logged_and_acknowledged() {
     assert!(text.contains("signaling: rainbow on"), "{text}");
     assert!(text.contains("signaling: rainbow off"), "{text}");
     assert!(text.contains("INFO"), "{text}");
-    assert!(text.contains("kitchen (1a118ad1c886d54240ce4b17)"), "{text}");
+    assert!(
+        text.contains("kitchen (1a118ad1c886d54240ce4b17)"),
+        "{text}"
+    );
     handle.shutdown().await;
 }
 
@@ -153,7 +198,10 @@ async fn publishes_and_pings_keep_the_plus_one_rule_despite_quirky_acks() {
         .variable(spark_mock_sim::VariableDef::new(
             "n",
             VarType::Int,
-            spark_mock_sim::VarSource::Counter { start: 1.0, step: 1.0 },
+            spark_mock_sim::VarSource::Counter {
+                start: 1.0,
+                step: 1.0,
+            },
         ))
         .publish_def(PublishDef {
             name: "sensors/count".into(),
@@ -173,7 +221,10 @@ async fn publishes_and_pings_keep_the_plus_one_rule_despite_quirky_acks() {
         match p.message {
             Message::Publish(e) => {
                 publishes += 1;
-                assert_eq!((e.name.as_str(), e.private, e.ttl), ("sensors/count", true, 300));
+                assert_eq!(
+                    (e.name.as_str(), e.private, e.ttl),
+                    ("sensors/count", true, 300)
+                );
                 assert_eq!(e.data, format!("n={publishes}").into_bytes());
                 if publishes % 2 == 0 {
                     // spark-protocol's "EventSlowdown": ACK 4.00 with a stray token.
@@ -192,7 +243,9 @@ async fn publishes_and_pings_keep_the_plus_one_rule_despite_quirky_acks() {
     }
     // Still the same session, and still answering.
     assert_eq!(handle.status().sessions, 1);
-    let req = conn.request(Message::VariableRequest { name: "n".into() }).await;
+    let req = conn
+        .request(Message::VariableRequest { name: "n".into() })
+        .await;
     let r = loop {
         let p = conn.recv().await;
         match p.message {
@@ -208,7 +261,11 @@ async fn publishes_and_pings_keep_the_plus_one_rule_despite_quirky_acks() {
 #[tokio::test]
 async fn reconnects_after_the_server_drops_the_connection() {
     let server = TestServer::bind().await;
-    let device = SimDevice::builder(ID).key(device_key()).connection(quick()).build().unwrap();
+    let device = SimDevice::builder(ID)
+        .key(device_key())
+        .connection(quick())
+        .build()
+        .unwrap();
     let handle = device.spawn(server.options());
     let mut events = handle.events();
     let conn = server.accept().await;

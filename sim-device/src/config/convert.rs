@@ -9,16 +9,19 @@ use std::time::Duration;
 use spark_mock_protocol::{DeviceId, DeviceKey};
 use toml::Spanned;
 
-use super::raw::{RawBehaviour, RawConnection, RawDevice, RawFile, RawFleet};
+use super::raw::{RawBehaviour, RawDevice, RawFile, RawFleet};
 use super::{FleetConfig, DEFAULT_MAX_CONNECTING};
 use crate::model::{Behaviour, FunctionDef};
 use crate::rng::{id_from_seed, seed_from_str};
 use crate::spec::{
-    check_function, check_name, check_publish, check_subscription, ConnectionBehaviour,
-    Definitions, DeviceSpec, KeySource, PublishDef, SubscriptionDef,
+    check_function, check_name, check_publish, check_subscription, Definitions, DeviceSpec,
+    KeySource, PublishDef, SubscriptionDef,
 };
 
+mod connection;
 mod variables;
+
+use connection::{connection, secs};
 
 /// A byte offset in the file and a message.
 pub(super) type Fail = (usize, String);
@@ -89,10 +92,16 @@ fn ids(d: &RawDevice, count: u32, at: usize) -> Result<Vec<(DeviceId, u64)>, Fai
     };
     if let Some(id) = &d.id {
         if count > 1 {
-            return fail(id.span().start, "with count > 1, use id_prefix or seed, not id");
+            return fail(
+                id.span().start,
+                "with count > 1, use id_prefix or seed, not id",
+            );
         }
         let parsed: DeviceId = id.get_ref().parse().or_else(|e| {
-            fail(id.span().start, format!("bad device id {:?}: {e}", id.get_ref()))
+            fail(
+                id.span().start,
+                format!("bad device id {:?}: {e}", id.get_ref()),
+            )
         })?;
         return Ok(vec![seeded(0, parsed)]);
     }
@@ -101,15 +110,23 @@ fn ids(d: &RawDevice, count: u32, at: usize) -> Result<Vec<(DeviceId, u64)>, Fai
         let width = 24usize.saturating_sub(p.len());
         let ok = !p.is_empty() && width > 0 && p.bytes().all(|b| b.is_ascii_hexdigit());
         if !ok {
-            return fail(prefix.span().start, "id_prefix must be 1 to 23 hex characters");
+            return fail(
+                prefix.span().start,
+                "id_prefix must be 1 to 23 hex characters",
+            );
         }
         if width < 8 && u64::from(count) >= 16u64.pow(width as u32) {
-            return fail(prefix.span().start, format!("id_prefix leaves too few digits for {count} devices"));
+            return fail(
+                prefix.span().start,
+                format!("id_prefix leaves too few digits for {count} devices"),
+            );
         }
         return (1..=count)
             .map(|n| {
                 let hex = format!("{p}{n:0width$x}");
-                let id = hex.parse().or_else(|e| fail(at, format!("bad id {hex}: {e}")))?;
+                let id = hex
+                    .parse()
+                    .or_else(|e| fail(at, format!("bad id {hex}: {e}")))?;
                 Ok(seeded(n - 1, id))
             })
             .collect();
@@ -196,7 +213,10 @@ fn function(f: &Spanned<super::raw::RawFunction>) -> Result<FunctionDef, Fail> {
         return fail(at, "`value` is only for the constant and delay behaviours");
     }
     if r.variable.is_some() && !takes_var {
-        return fail(at, "`variable` is only for the set_variable and toggle behaviours");
+        return fail(
+            at,
+            "`variable` is only for the set_variable and toggle behaviours",
+        );
     }
     let behaviour = match b {
         RawBehaviour::Constant | RawBehaviour::Delay => Behaviour::Constant(r.value.unwrap_or(0)),
@@ -205,7 +225,9 @@ fn function(f: &Spanned<super::raw::RawFunction>) -> Result<FunctionDef, Fail> {
             Some(v) => Behaviour::SetVariable(crate::model::truncate_name(v)),
             None => return fail(at, "set_variable needs `variable`"),
         },
-        RawBehaviour::Toggle => Behaviour::Toggle(r.variable.as_deref().map(crate::model::truncate_name)),
+        RawBehaviour::Toggle => {
+            Behaviour::Toggle(r.variable.as_deref().map(crate::model::truncate_name))
+        }
         RawBehaviour::Fail => Behaviour::Fail,
         RawBehaviour::Hang => Behaviour::Hang,
     };
@@ -214,37 +236,4 @@ fn function(f: &Spanned<super::raw::RawFunction>) -> Result<FunctionDef, Fail> {
     }
     let delay = Duration::from_millis(r.delay_ms.unwrap_or(0));
     Ok(FunctionDef::new(&r.name, behaviour).with_delay(delay))
-}
-
-/// Seconds as a duration: finite and not negative.
-pub(super) fn secs(v: Option<f64>, at: usize, what: &str) -> Result<Option<Duration>, Fail> {
-    v.map(|s| {
-        Duration::try_from_secs_f64(s).or_else(|_| fail(at, format!("{what} must be a number of seconds >= 0")))
-    })
-    .transpose()
-}
-
-fn connection(c: Option<&Spanned<RawConnection>>) -> Result<ConnectionBehaviour, Fail> {
-    let mut b = ConnectionBehaviour::default();
-    let Some(c) = c else { return Ok(b) };
-    let at = c.span().start;
-    let r = c.get_ref();
-    let ms = Duration::from_millis;
-    b.backoff_min = r.backoff_min_ms.map_or(b.backoff_min, ms);
-    b.backoff_max = r.backoff_max_ms.map_or(b.backoff_max, ms);
-    if b.backoff_min > b.backoff_max {
-        return fail(at, "backoff_min_ms must not exceed backoff_max_ms");
-    }
-    b.keepalive = secs(r.keepalive_s, at, "keepalive_s")?.unwrap_or(b.keepalive);
-    b.ping_timeout = secs(r.ping_timeout_s, at, "ping_timeout_s")?.unwrap_or(b.ping_timeout);
-    if b.keepalive.is_zero() || b.ping_timeout.is_zero() {
-        return fail(at, "keepalive_s and ping_timeout_s must be > 0");
-    }
-    b.answer_delay = r.answer_delay_ms.map_or(b.answer_delay, ms);
-    b.drop_after = secs(r.drop_after_s, at, "drop_after_s")?;
-    b.offline_after = secs(r.offline_after_s, at, "offline_after_s")?;
-    b.offline_for = secs(r.offline_for_s, at, "offline_for_s")?.unwrap_or(b.offline_for);
-    b.time_sync = r.time_sync.unwrap_or(false);
-    b.disconnect_on_long_arg = r.disconnect_on_long_arg.unwrap_or(false);
-    Ok(b)
 }

@@ -149,12 +149,21 @@ value = "hello"
     let types: Vec<VarType> = vs.iter().map(|v| v.ty).collect();
     use VarType::*;
     assert_eq!(types, [Bool, Int, Double, String, Double, String]);
-    assert!(matches!(&vs[0].source, VarSource::Constant(VarValue::Bool(true))));
-    assert!(matches!(vs[1].source, VarSource::Counter { start, step } if start == 10.0 && step == 5.0));
-    assert!(matches!(vs[2].source, VarSource::RandomWalk { start, min, max, step }
-        if (start, min, max, step) == (20.0, 15.0, 30.5, 0.5)));
+    assert!(matches!(
+        &vs[0].source,
+        VarSource::Constant(VarValue::Bool(true))
+    ));
+    assert!(
+        matches!(vs[1].source, VarSource::Counter { start, step } if start == 10.0 && step == 5.0)
+    );
+    assert!(
+        matches!(vs[2].source, VarSource::RandomWalk { start, min, max, step }
+        if (start, min, max, step) == (20.0, 15.0, 30.5, 0.5))
+    );
     assert!(matches!(&vs[3].source, VarSource::Pick(c) if c.len() == 2));
-    assert!(matches!(vs[4].source, VarSource::Sine { period, .. } if period == Duration::from_secs(60)));
+    assert!(
+        matches!(vs[4].source, VarSource::Sine { period, .. } if period == Duration::from_secs(60))
+    );
     assert!(matches!(&vs[5].source, VarSource::Constant(VarValue::String(s)) if s == b"hello"));
 }
 
@@ -204,9 +213,15 @@ disconnect_on_long_arg = true
     assert!(matches!(d.key, KeySource::Shared));
     assert_eq!(d.owner.as_deref(), Some("fleet@example.com"));
     let p = &d.defs.publishes[0];
-    assert_eq!((p.interval, p.private, p.ttl), (Duration::from_millis(2500), true, 300));
+    assert_eq!(
+        (p.interval, p.private, p.ttl),
+        (Duration::from_millis(2500), true, 300)
+    );
     let s = &d.defs.subscriptions[0];
-    assert_eq!((s.scope, s.set_variable.as_deref()), (Scope::Mine, Some("temp")));
+    assert_eq!(
+        (s.scope, s.set_variable.as_deref()),
+        (Scope::Mine, Some("temp"))
+    );
     let c = &d.connection;
     assert_eq!(c.backoff_min, Duration::from_millis(100));
     assert_eq!(c.keepalive, Duration::from_secs(5));
@@ -237,15 +252,34 @@ id_prefix = "ab"
     )
     .unwrap();
     let ids: Vec<String> = cfg.devices.iter().map(|d| d.id.to_hex()).collect();
-    assert_eq!(&ids[..3], ["0123456789abcdef00000001", "0123456789abcdef00000002", "0123456789abcdef00000003"]);
+    assert_eq!(
+        &ids[..3],
+        [
+            "0123456789abcdef00000001",
+            "0123456789abcdef00000002",
+            "0123456789abcdef00000003"
+        ]
+    );
     assert_eq!(ids[3], crate::rng::id_from_seed(100).to_hex());
     assert_eq!(ids[4], crate::rng::id_from_seed(101).to_hex());
     assert_eq!(ids[5], "ab0000000000000000000001");
     let names: Vec<Option<&str>> = cfg.devices.iter().map(|d| d.name.as_deref()).collect();
-    assert_eq!(names[..5], [Some("sensor-1"), Some("sensor-2"), Some("sensor-3"), Some("probe-1-x"), Some("probe-2-x")]);
+    assert_eq!(
+        names[..5],
+        [
+            Some("sensor-1"),
+            Some("sensor-2"),
+            Some("sensor-3"),
+            Some("probe-1-x"),
+            Some("probe-2-x")
+        ]
+    );
     assert_eq!(cfg.devices[3].seed, 100);
     // The devices of one entry share their definitions.
-    assert!(std::sync::Arc::ptr_eq(&cfg.devices[0].defs, &cfg.devices[2].defs));
+    assert!(std::sync::Arc::ptr_eq(
+        &cfg.devices[0].defs,
+        &cfg.devices[2].defs
+    ));
 }
 
 #[test]
@@ -253,11 +287,13 @@ fn syntax_and_shape_errors_name_the_line() {
     let (line, msg) = error_line("[[device]]\nseed = 1\ncolour = \"red\"\n");
     assert_eq!(line, 3, "{msg}");
     assert!(msg.contains("unknown field `colour`"), "{msg}");
-    let (line, msg) =
-        error_line("[[device]]\nseed = 1\n\n[[device.function]]\nname = \"x\"\nbehaviour = \"explode\"\n");
+    let (line, msg) = error_line(
+        "[[device]]\nseed = 1\n\n[[device.function]]\nname = \"x\"\nbehaviour = \"explode\"\n",
+    );
     assert_eq!(line, 6, "{msg}");
     assert!(msg.contains("explode"), "{msg}");
-    let (line, _) = error_line("[[device]]\nseed = 1\n[[device.variable]]\nname = \"x\"\ntype = \"float\"\n");
+    let (line, _) =
+        error_line("[[device]]\nseed = 1\n[[device.variable]]\nname = \"x\"\ntype = \"float\"\n");
     assert_eq!(line, 5);
     let (line, _) = error_line("[[device]]\nseed = \"one\"\n");
     assert_eq!(line, 2);
@@ -268,13 +304,17 @@ fn syntax_and_shape_errors_name_the_line() {
 #[test]
 fn rule_errors_name_the_line() {
     let five = "[[device]]\nseed = 1\n".to_owned()
-        + &(1..=5).map(|i| format!("[[device.function]]\nname = \"f{i}\"\n")).collect::<String>();
+        + &(1..=5)
+            .map(|i| format!("[[device.function]]\nname = \"f{i}\"\n"))
+            .collect::<String>();
     let (line, msg) = error_line(&five);
     assert_eq!(line, 11, "{msg}");
     assert!(msg.contains("at most 4"), "{msg}");
 
     let eleven = "[[device]]\nseed = 1\n".to_owned()
-        + &(1..=11).map(|i| format!("[[device.variable]]\nname = \"v{i}\"\ntype = \"int\"\n")).collect::<String>();
+        + &(1..=11)
+            .map(|i| format!("[[device.variable]]\nname = \"v{i}\"\ntype = \"int\"\n"))
+            .collect::<String>();
     let (line, msg) = error_line(&eleven);
     assert_eq!(line, 33, "{msg}");
     assert!(msg.contains("at most 10"), "{msg}");

@@ -126,7 +126,11 @@ pub enum VarSource {
     },
     /// Oscillates between `min` and `max` with this period (wall time since
     /// the device started).
-    Sine { min: f64, max: f64, period: Duration },
+    Sine {
+        min: f64,
+        max: f64,
+        period: Duration,
+    },
     /// One of these, chosen by the seeded RNG at each evaluation.
     Pick(Vec<VarValue>),
     /// Rust code.

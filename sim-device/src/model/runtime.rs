@@ -172,7 +172,10 @@ impl Model {
             }
             VarSource::Pick(choices) => {
                 let i = self.rng.below(choices.len());
-                choices.get(i).cloned().unwrap_or_else(|| from_number(ty, 0.0))
+                choices
+                    .get(i)
+                    .cloned()
+                    .unwrap_or_else(|| from_number(ty, 0.0))
             }
             VarSource::Custom(cb) => cb(),
         }

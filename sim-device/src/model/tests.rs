@@ -35,7 +35,9 @@ fn walk() -> VariableDef {
 }
 
 fn pick() -> VariableDef {
-    let choices = ["a", "b", "c", "d"].map(|s| VarValue::String(s.into())).to_vec();
+    let choices = ["a", "b", "c", "d"]
+        .map(|s| VarValue::String(s.into()))
+        .to_vec();
     VariableDef::new("mood", VarType::String, VarSource::Pick(choices))
 }
 
@@ -64,18 +66,39 @@ fn values_are_reproducible_from_a_seed() {
 #[test]
 fn counters_sines_and_conversions() {
     let vars = vec![
-        VariableDef::new("n", VarType::Int, VarSource::Counter { start: 5.0, step: 2.0 }),
-        VariableDef::new("s", VarType::String, VarSource::Counter { start: 1.0, step: 1.0 }),
+        VariableDef::new(
+            "n",
+            VarType::Int,
+            VarSource::Counter {
+                start: 5.0,
+                step: 2.0,
+            },
+        ),
+        VariableDef::new(
+            "s",
+            VarType::String,
+            VarSource::Counter {
+                start: 1.0,
+                step: 1.0,
+            },
+        ),
         VariableDef::new(
             "wave",
             VarType::Double,
-            VarSource::Sine { min: -2.0, max: 2.0, period: Duration::from_secs(10) },
+            VarSource::Sine {
+                min: -2.0,
+                max: 2.0,
+                period: Duration::from_secs(10),
+            },
         ),
         VariableDef::constant("flag", VarValue::Bool(true)),
     ];
     let mut m = model(vec![], vars, 0);
     let reads: Vec<VarValue> = (0..3).map(|_| m.read("n").unwrap()).collect();
-    assert_eq!(reads, [VarValue::Int(5), VarValue::Int(7), VarValue::Int(9)]);
+    assert_eq!(
+        reads,
+        [VarValue::Int(5), VarValue::Int(7), VarValue::Int(9)]
+    );
     assert_eq!(m.read("s"), Some(VarValue::String(b"1".to_vec())));
     match m.read("wave") {
         Some(VarValue::Double(w)) => assert!((-2.0..=2.0).contains(&w)),
@@ -103,7 +126,10 @@ fn every_behaviour() {
     let ret = |m: &mut Model, name: &str, arg: &str| m.call(name, arg).map(|c| c.outcome);
     assert_eq!(ret(&mut m, "const", ""), Some(CallOutcome::Return(7)));
     let c = m.call("len", "hello").unwrap();
-    assert_eq!((c.outcome, c.delay), (CallOutcome::Return(5), Duration::from_millis(30)));
+    assert_eq!(
+        (c.outcome, c.delay),
+        (CallOutcome::Return(5), Duration::from_millis(30))
+    );
     assert_eq!(ret(&mut m, "set", "12"), Some(CallOutcome::Return(1)));
     assert_eq!(m.read("level"), Some(VarValue::Int(12)));
     assert_eq!(ret(&mut m, "set", "twelve"), Some(CallOutcome::Return(-1)));
@@ -155,7 +181,11 @@ fn limits_of_a_core() {
     }
     assert!(matches!(
         b.build(),
-        Err(BuildError::TooMany { what: "functions", count: 5, max: 4 })
+        Err(BuildError::TooMany {
+            what: "functions",
+            count: 5,
+            max: 4
+        })
     ));
     let mut b = SimDevice::builder_seeded(1);
     for i in 0..=MAX_VARIABLES {
@@ -163,14 +193,21 @@ fn limits_of_a_core() {
     }
     assert!(matches!(
         b.build(),
-        Err(BuildError::TooMany { what: "variables", count: 11, max: 10 })
+        Err(BuildError::TooMany {
+            what: "variables",
+            count: 11,
+            max: 10
+        })
     ));
     let dup = SimDevice::builder_seeded(1)
         .function("abcdefghijklONE", |_| 0)
         .function("abcdefghijklTWO", |_| 0)
         .build();
     assert!(matches!(dup, Err(BuildError::Duplicate { .. })), "{dup:?}");
-    assert!(matches!(SimDevice::builder("xyz").build(), Err(BuildError::BadId { .. })));
+    assert!(matches!(
+        SimDevice::builder("xyz").build(),
+        Err(BuildError::BadId { .. })
+    ));
     let ok = SimDevice::builder_seeded(1)
         .function("a", |_| 0)
         .variable_bool("b", || true)
@@ -184,11 +221,22 @@ fn limits_of_a_core() {
 #[test]
 fn templates_render_variables_and_device_fields() {
     let vars = vec![
-        VariableDef::new("n", VarType::Int, VarSource::Counter { start: 1.0, step: 1.0 }),
+        VariableDef::new(
+            "n",
+            VarType::Int,
+            VarSource::Counter {
+                start: 1.0,
+                step: 1.0,
+            },
+        ),
         VariableDef::constant("t", VarValue::Double(21.5)),
     ];
     let mut m = model(vec![], vars, 0);
-    let out = m.render("${device.name}/${device.id}: n=${n} t=${t} ${n} ${ghost} ${open", "id1", "kitchen");
+    let out = m.render(
+        "${device.name}/${device.id}: n=${n} t=${t} ${n} ${ghost} ${open",
+        "id1",
+        "kitchen",
+    );
     assert_eq!(out, "kitchen/id1: n=1 t=21.5 2 ${ghost} ${open");
     assert_eq!(placeholders("a ${x} b ${y}"), ["x", "y"]);
     assert!(m.set_from_text("ghost", "1").is_err());

@@ -89,7 +89,10 @@ mod tests {
         assert!(parse_value(VarType::Bool, "maybe").is_err());
         assert_eq!(parse_value(VarType::Int, " -5 "), Ok(VarValue::Int(-5)));
         assert!(parse_value(VarType::Int, "5000000000").is_err());
-        assert_eq!(parse_value(VarType::Double, "3.25"), Ok(VarValue::Double(3.25)));
+        assert_eq!(
+            parse_value(VarType::Double, "3.25"),
+            Ok(VarValue::Double(3.25))
+        );
         assert!(parse_value(VarType::Double, "NaN").is_err());
         let long = "x".repeat(700);
         assert_eq!(
@@ -99,7 +102,10 @@ mod tests {
         assert_eq!(value_text(&VarValue::Double(21.5)), "21.5");
         assert_eq!(value_text(&VarValue::Bool(true)), "true");
         assert_eq!(from_number(VarType::Int, 2.6), VarValue::Int(3));
-        assert_eq!(from_number(VarType::String, 3.0), VarValue::String(b"3".to_vec()));
+        assert_eq!(
+            from_number(VarType::String, 3.0),
+            VarValue::String(b"3".to_vec())
+        );
         assert_eq!(as_number(&VarValue::String(b" 4 ".to_vec())), 4.0);
     }
 }

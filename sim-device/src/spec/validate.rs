@@ -92,10 +92,16 @@ pub(crate) fn check_function(f: &FunctionDef, vars: &[VariableDef]) -> Result<()
 pub(crate) fn check_publish(p: &PublishDef, vars: &[VariableDef]) -> Result<(), BuildError> {
     check_event_name("publish", &p.name)?;
     if p.interval.is_zero() {
-        return Err(invalid(format!("publish {:?}: interval must be > 0", p.name)));
+        return Err(invalid(format!(
+            "publish {:?}: interval must be > 0",
+            p.name
+        )));
     }
     if p.ttl > MAX_TTL {
-        return Err(invalid(format!("publish {:?}: ttl above {MAX_TTL}", p.name)));
+        return Err(invalid(format!(
+            "publish {:?}: ttl above {MAX_TTL}",
+            p.name
+        )));
     }
     for key in placeholders(&p.data) {
         if key != "device.id" && key != "device.name" {
@@ -142,7 +148,7 @@ pub(crate) fn check_variable(v: &VariableDef) -> Result<(), BuildError> {
         } if !(min <= max && *step >= 0.0 && (min..=max).contains(&start)) => {
             bad("random_walk needs min <= value <= max and step >= 0")
         }
-        VarSource::Sine { min, max, period } if !(min <= max && !period.is_zero()) => {
+        VarSource::Sine { min, max, period } if min > max || period.is_zero() => {
             bad("sine needs min <= max and a period > 0")
         }
         VarSource::Counter { start, step } if !(start.is_finite() && step.is_finite()) => {

@@ -167,7 +167,10 @@ impl Conn {
     /// Whether the device closed the connection (clean EOF) before sending
     /// anything else.
     pub async fn closed(&mut self) -> bool {
-        matches!(within(self.reader.read_packet(Origin::Device)).await, Ok(None) | Err(_))
+        matches!(
+            within(self.reader.read_packet(Origin::Device)).await,
+            Ok(None) | Err(_)
+        )
     }
 
     /// Sends a CON request with a fresh id and token; returns the packet.

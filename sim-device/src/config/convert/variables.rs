@@ -67,8 +67,7 @@ pub(super) fn variable(r: &RawVariable, at: usize) -> Result<VariableDef, Fail> 
         RawKind::Sine => VarSource::Sine {
             min: need(r.min, "min")?,
             max: need(r.max, "max")?,
-            period: secs(Some(need(r.period_s, "period_s")?), at, "period_s")?
-                .unwrap_or_default(),
+            period: secs(Some(need(r.period_s, "period_s")?), at, "period_s")?.unwrap_or_default(),
         },
         RawKind::Pick => VarSource::Pick(
             (r.choices.iter().flatten())
