@@ -24,7 +24,7 @@ use serde::Deserialize;
 use crate::config::Config;
 use crate::domain::db::Db;
 use crate::domain::password::PasswordHash;
-use crate::domain::token::{GrantKind, Origin, TokenRecord};
+use crate::domain::token::{GrantKind, TokenRecord};
 use crate::domain::users::{Client, User};
 
 #[derive(Debug, thiserror::Error)]
@@ -181,25 +181,15 @@ impl Seed {
                     continue;
                 }
                 let secs = t.expires_in.unwrap_or(config.token_lifetime_secs);
-                db.insert(TokenRecord {
+                db.insert(TokenRecord::new(
                     token,
-                    username: username.clone(),
-                    client_id: t.client.clone(),
-                    grant: GrantKind::Seed,
-                    policy: config.policy,
-                    scope: None,
-                    issued_at: now,
-                    expires_at: (secs > 0).then(|| now + Duration::seconds(secs)),
-                    refresh_token: None,
-                    refresh_expires_at: None,
-                    origin: Origin::default(),
-                    last_used_at: None,
-                    last_used_route: None,
-                    use_count: 0,
-                    invalidated: None,
-                    rejected_uses: vec![],
-                    rejected_count: 0,
-                });
+                    username.clone(),
+                    t.client.clone(),
+                    GrantKind::Seed,
+                    config.policy,
+                    now,
+                    (secs > 0).then(|| now + Duration::seconds(secs)),
+                ));
             }
         }
         Ok(added)

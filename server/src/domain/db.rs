@@ -216,25 +216,19 @@ impl Db {
             (Some(life), Some(_)) => Some((generate_token(), now + life)),
             _ => None,
         };
-        let record = TokenRecord {
-            token: token.clone(),
-            username: normalize_username(&req.username),
-            client_id: req.client_id,
-            grant: req.grant,
+        let mut record = TokenRecord::new(
+            token,
+            normalize_username(&req.username),
+            req.client_id,
+            req.grant,
             policy,
-            scope: req.scope,
-            issued_at: now,
-            expires_at: req.expires_at,
-            refresh_token: refresh.as_ref().map(|r| r.0.clone()),
-            refresh_expires_at: refresh.as_ref().map(|r| r.1),
-            origin: req.origin,
-            last_used_at: None,
-            last_used_route: None,
-            use_count: 0,
-            invalidated: None,
-            rejected_uses: vec![],
-            rejected_count: 0,
-        };
+            now,
+            req.expires_at,
+        );
+        record.scope = req.scope;
+        record.refresh_token = refresh.as_ref().map(|r| r.0.clone());
+        record.refresh_expires_at = refresh.as_ref().map(|r| r.1);
+        record.origin = req.origin;
         self.insert(record.clone());
         record
     }

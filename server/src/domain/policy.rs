@@ -75,28 +75,18 @@ pub fn plan_reset(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::domain::token::{GrantKind, Origin};
+    use crate::domain::token::GrantKind;
 
     fn tok(name: &str, client: &str) -> TokenRecord {
-        TokenRecord {
-            token: name.into(),
-            username: "u".into(),
-            client_id: client.into(),
-            grant: GrantKind::Password,
-            policy: PolicyKind::Single,
-            scope: None,
-            issued_at: chrono::Utc::now(),
-            expires_at: None,
-            refresh_token: None,
-            refresh_expires_at: None,
-            origin: Origin::default(),
-            last_used_at: None,
-            last_used_route: None,
-            use_count: 0,
-            invalidated: None,
-            rejected_uses: vec![],
-            rejected_count: 0,
-        }
+        TokenRecord::new(
+            name.into(),
+            "u".into(),
+            client.into(),
+            GrantKind::Password,
+            PolicyKind::Single,
+            chrono::Utc::now(),
+            None,
+        )
     }
 
     #[test]

@@ -149,6 +149,37 @@ pub struct TokenRecord {
 }
 
 impl TokenRecord {
+    /// A fresh, never used token with no refresh token and no origin.
+    pub fn new(
+        token: String,
+        username: String,
+        client_id: String,
+        grant: GrantKind,
+        policy: PolicyKind,
+        issued_at: DateTime<Utc>,
+        expires_at: Option<DateTime<Utc>>,
+    ) -> Self {
+        TokenRecord {
+            token,
+            username,
+            client_id,
+            grant,
+            policy,
+            scope: None,
+            issued_at,
+            expires_at,
+            refresh_token: None,
+            refresh_expires_at: None,
+            origin: Origin::default(),
+            last_used_at: None,
+            last_used_route: None,
+            use_count: 0,
+            invalidated: None,
+            rejected_uses: vec![],
+            rejected_count: 0,
+        }
+    }
+
     pub fn status(&self, now: DateTime<Utc>) -> Status {
         if self.invalidated.is_some() {
             Status::Invalidated
