@@ -70,7 +70,10 @@ pub async fn run(devices: usize, seconds: Duration, concurrencies: &[usize]) -> 
                     ms(s.p50),
                     ms(s.p99)
                 ),
-                None => println!("{what:<16} {c:>11} {:>12} {:>10} {:>10} {errors:>8}", 0, "-", "-"),
+                None => println!(
+                    "{what:<16} {c:>11} {:>12} {:>10} {:>10} {errors:>8}",
+                    0, "-", "-"
+                ),
             }
         }
     }

@@ -19,7 +19,15 @@ fn rss_kib(pid: u32) -> Option<u64> {
 pub async fn run(count: usize, max_connecting: usize) -> anyhow::Result<()> {
     let exe = std::env::current_exe()?;
     let mut child = Command::new(exe)
-        .args(["serve", "--port", "0", "--device-port", "0", "--profile", "particle"])
+        .args([
+            "serve",
+            "--port",
+            "0",
+            "--device-port",
+            "0",
+            "--profile",
+            "particle",
+        ])
         .args(["--password-iterations", "1", "--log", "warn"])
         .stdout(Stdio::piped())
         .stderr(Stdio::inherit())
@@ -30,7 +38,10 @@ pub async fn run(count: usize, max_connecting: usize) -> anyhow::Result<()> {
     let base = tokio::task::spawn_blocking(move || {
         for line in BufReader::new(stdout).lines().map_while(Result::ok) {
             if let Some(rest) = line.split("listening on http://").nth(1) {
-                return rest.split_whitespace().next().map(|a| format!("http://{a}"));
+                return rest
+                    .split_whitespace()
+                    .next()
+                    .map(|a| format!("http://{a}"));
             }
         }
         None
@@ -47,7 +58,9 @@ async fn measure(base: &str, pid: u32, count: usize, max_connecting: usize) -> a
     let provisioner = Provisioner::new(base)?;
     let info = provisioner.device_server().await?;
     // One key for the whole fleet: generating 10,000 RSA keys would measure key generation.
-    let key = Arc::new(tokio::task::spawn_blocking(|| DeviceKey::generate(&mut rand::rngs::OsRng)).await??);
+    let key = Arc::new(
+        tokio::task::spawn_blocking(|| DeviceKey::generate(&mut rand::rngs::OsRng)).await??,
+    );
     let mut specs = Vec::with_capacity(count);
     for i in 0..count {
         let device = SimDevice::builder(&format!("{:024x}", 0xf1ee_0000_u64 + i as u64))
@@ -61,7 +74,10 @@ async fn measure(base: &str, pid: u32, count: usize, max_connecting: usize) -> a
     opts.provisioner = Some(Arc::new(provisioner));
     opts.quiet = true;
     let rss_before = rss_kib(pid).unwrap_or(0);
-    println!("server pid {pid}: RSS {} MiB before any device", rss_before / 1024);
+    println!(
+        "server pid {pid}: RSS {} MiB before any device",
+        rss_before / 1024
+    );
     let started = Instant::now();
     let fleet = Fleet::spawn(specs, opts, max_connecting, Some(Duration::from_secs(1)))?;
     let mut last_print = Instant::now();
@@ -74,7 +90,10 @@ async fn measure(base: &str, pid: u32, count: usize, max_connecting: usize) -> a
             println!("connected {online}/{count}");
             last_print = Instant::now();
         }
-        anyhow::ensure!(started.elapsed() < Duration::from_secs(600), "not all online after 10 minutes");
+        anyhow::ensure!(
+            started.elapsed() < Duration::from_secs(600),
+            "not all online after 10 minutes"
+        );
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
     let elapsed = started.elapsed();
@@ -82,9 +101,15 @@ async fn measure(base: &str, pid: u32, count: usize, max_connecting: usize) -> a
     tokio::time::sleep(Duration::from_secs(2)).await;
     let rss_after = rss_kib(pid).unwrap_or(0);
     let online = fleet.online();
-    println!("devices online:          {online}/{count} ({} failed)", fleet.failed());
+    println!(
+        "devices online:          {online}/{count} ({} failed)",
+        fleet.failed()
+    );
     println!("time until all online:   {:.2} s", elapsed.as_secs_f64());
-    println!("handshakes per second:   {:.0}", online as f64 / elapsed.as_secs_f64());
+    println!(
+        "handshakes per second:   {:.0}",
+        online as f64 / elapsed.as_secs_f64()
+    );
     println!(
         "server RSS:              {} MiB with {online} devices ({:.1} KiB per device)",
         rss_after / 1024,

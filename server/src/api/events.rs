@@ -5,7 +5,7 @@
 //! `event: <name>` / `data: <json>` pairs, and the profile's keep-alive when idle.
 
 use std::convert::Infallible;
-use std::sync::Arc;
+use std::sync::{Arc, Weak};
 use std::time::Duration;
 
 use axum::body::{Body, Bytes};
@@ -20,6 +20,7 @@ use crate::api::devices::owned_device;
 use crate::api::error::ApiError;
 use crate::api::profile::{ok, shape, Shape};
 use crate::api::request::ApiRequest;
+use crate::config::Profile;
 use crate::events::{Event, Filter, Scope, Subscription, Tracked};
 use crate::ratelimit::StreamSlot;
 use crate::state::AppState;
@@ -32,6 +33,7 @@ struct Sse {
     rx: broadcast::Receiver<Arc<Event>>,
     filter: Filter,
     shape: &'static dyn Shape,
+    profile: Profile,
     next_keepalive: Instant,
     shutdown: watch::Receiver<bool>,
     /// A simultaneous-stream slot, held while the stream lives (rate limits on).
@@ -42,6 +44,22 @@ struct Sse {
     events_left: Option<u64>,
     cut_at: Option<Instant>,
     keepalive: bool,
+}
+
+/// The last event rendered, so a thousand streams format it once, not a thousand times.
+/// Keyed by the event's allocation (the `Weak` keeps it from being reused) and profile.
+static LAST_FRAME: parking_lot::Mutex<Option<(Weak<Event>, Profile, Bytes)>> =
+    parking_lot::Mutex::new(None);
+
+fn shared_frame(shape: &dyn Shape, profile: Profile, e: &Arc<Event>) -> Bytes {
+    if let Some((ev, p, bytes)) = &*LAST_FRAME.lock() {
+        if *p == profile && std::ptr::eq(ev.as_ptr(), Arc::as_ptr(e)) {
+            return bytes.clone();
+        }
+    }
+    let bytes = frame(shape, e);
+    *LAST_FRAME.lock() = Some((Arc::downgrade(e), profile, bytes.clone()));
+    bytes
 }
 
 fn frame(shape: &dyn Shape, e: &Event) -> Bytes {
@@ -72,7 +90,7 @@ async fn next_chunk(mut s: Sse) -> Option<(Result<Bytes, Infallible>, Sse)> {
                 Ok(e) if s.filter.matches(&e) => {
                     s.next_keepalive = Instant::now() + KEEPALIVE;
                     s.events_left = s.events_left.map(|n| n.saturating_sub(1));
-                    let bytes = frame(s.shape, &e);
+                    let bytes = shared_frame(s.shape, s.profile, &e);
                     return Some((Ok(bytes), s));
                 }
                 Ok(_) | Err(broadcast::error::RecvError::Lagged(_)) => continue,
@@ -118,6 +136,7 @@ fn open(state: &AppState, req: &ApiRequest, filter: Filter) -> Result<Response, 
         rx: state.bus().subscribe(),
         filter,
         shape: shape(state.config().profile),
+        profile: state.config().profile,
         next_keepalive: Instant::now() + KEEPALIVE,
         shutdown: state.shutdown_watch(),
     };
