@@ -94,6 +94,9 @@ fn print_demo_banner(url: &str) {
 Demo user: {DEMO_USER}   password: {DEMO_PASSWORD}
 Seeded token (never expires, until a login replaces it): {DEMO_TOKEN}
 
+Watch it: {url}/console   (users and their tokens as a timeline, devices, events, requests)
+Build IDE: {url}/build     (log in, see the token on Settings, Reset Token)
+
 Try it:
   curl -H "Authorization: Bearer {DEMO_TOKEN}" {url}/v1/user
   curl -u spark:spark -d grant_type=password -d username={DEMO_USER} -d password={DEMO_PASSWORD} {url}/oauth/token

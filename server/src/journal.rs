@@ -100,6 +100,13 @@ impl Journal {
     pub fn clear(&self) {
         self.inner.lock().entries.clear();
     }
+
+    /// The next id and the number of entries: changes whenever the journal does, so a
+    /// watcher can tell without copying it.
+    pub fn version(&self) -> (u64, usize) {
+        let inner = self.inner.lock();
+        (inner.next_id, inner.entries.len())
+    }
 }
 
 #[cfg(test)]

@@ -16,6 +16,7 @@
 //! - [`state`]: [`AppState`], the shared state behind every route.
 //! - [`api`]: the HTTP layer, by resource (`oauth`, `access_tokens`, `users`, `clients`,
 //!   `admin`), with every profile-specific shape in `api::profile`.
+//! - [`web`]: the Build web IDE at `/build` and the live console at `/`.
 //! - [`run`]: serve the API on a listener until a shutdown future resolves;
 //!   [`run_with_devices`]: the same plus the device port, stopped by the same shutdown.
 
@@ -32,6 +33,7 @@ pub mod persist;
 pub mod ratelimit;
 pub mod seed;
 pub mod state;
+pub mod web;
 
 use std::future::Future;
 use std::net::SocketAddr;

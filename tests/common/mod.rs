@@ -2,5 +2,8 @@
 #![allow(dead_code)]
 
 pub mod bin;
+pub mod clients;
 pub mod devices;
+pub mod fake_device;
 pub mod helpers;
+pub mod web;

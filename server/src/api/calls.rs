@@ -26,7 +26,7 @@ fn raw(text: String) -> Response {
 
 /// Applies injected device faults before a call or read. Returns how long the request may
 /// still wait for the device, or the error the fault causes.
-async fn device_faults(
+pub(crate) async fn device_faults(
     state: &AppState,
     req: &ApiRequest,
     id: &str,

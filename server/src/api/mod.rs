@@ -79,6 +79,7 @@ pub fn app(state: AppState) -> Router {
                 .post(admin::set_policy),
         )
         .route("/users/{username}/reset-token", post(admin::reset_token))
+        .merge(crate::web::admin_routes())
         .route("/device-server", get(mock_devices::device_server))
         .route(
             "/devices",
@@ -93,6 +94,7 @@ pub fn app(state: AppState) -> Router {
         .route("/server/health", get(admin::health))
         .nest("/v1", v1)
         .nest("/__mock", mock)
+        .merge(crate::web::routes())
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         // Innermost first: persistence, faults and rate limits see rendered handler errors

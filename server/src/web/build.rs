@@ -1,0 +1,236 @@
+//! The Build IDE's pages: `GET /build` (log in), `POST /build/login`, `GET /build/settings`
+//! (the token, its expiry, Reset Token), `POST /build/settings/reset`, `POST /build/logout`.
+//!
+//! CSRF: the login form is a double submit (a random value in an HttpOnly, SameSite=Strict
+//! pre-session cookie and in a hidden field, which must match); signed-in forms carry the
+//! session's own CSRF token. Every POST is also refused when the browser's `Origin` names
+//! another site.
+
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::response::Response;
+use axum::Extension;
+
+use crate::api::request::{ApiRequest, Params};
+use crate::domain::token::Origin;
+use crate::state::AppState;
+use crate::web::account;
+use crate::web::html::{
+    asset, clear_cookie, cookie, page, redirect, same_origin, set_cookie, LOGIN_CSRF_COOKIE,
+    SESSION_COOKIE,
+};
+use crate::web::pages::{self, Notice, Settings};
+use crate::web::sessions::{friendly_token, same_secret, Session, SessionError, Sessions};
+
+const CSRF_FAILED: &str =
+    "This form has expired or did not come from this site. Nothing was changed; please try again.";
+
+/// The signed-in session behind the request's cookie, if its user still exists.
+fn current(
+    state: &AppState,
+    sessions: &Sessions,
+    req: &ApiRequest,
+) -> Result<Session, SessionError> {
+    let token = cookie(&req.headers, SESSION_COOKIE).ok_or(SessionError::Missing)?;
+    let session = sessions.get(&token, state.clock().now())?;
+    if !account::exists(state, &session.username) {
+        sessions.remove(&token);
+        return Err(SessionError::Missing);
+    }
+    req.note.update(|n| {
+        n.user = Some(session.username.clone());
+        n.client = Some(state.config().build_client_id.clone());
+    });
+    Ok(session)
+}
+
+/// The login page with a fresh pre-session CSRF value in both the cookie and the form.
+fn login_page(status: StatusCode, username: &str, notice: Option<Notice<'_>>) -> Response {
+    let csrf = friendly_token();
+    let mut resp = page(status, pages::login(&csrf, username, notice));
+    set_cookie(&mut resp, LOGIN_CSRF_COOKIE, &csrf);
+    resp
+}
+
+/// The login page explaining why the session is not there.
+fn signed_out(status: StatusCode, e: SessionError) -> Response {
+    let notice = match e {
+        SessionError::Missing => Notice::Info("Log in to see your access token."),
+        SessionError::Expired => Notice::Error("Your session has expired. Please log in again."),
+    };
+    let mut resp = login_page(status, "", Some(notice));
+    if e == SessionError::Expired {
+        clear_cookie(&mut resp, SESSION_COOKIE);
+    }
+    resp
+}
+
+fn field(params: &Params, name: &str) -> String {
+    params.str(name).unwrap_or_default()
+}
+
+fn settings_page(
+    state: &AppState,
+    s: &Session,
+    status: StatusCode,
+    notice: Option<Notice<'_>>,
+) -> Response {
+    let shown = account::shown_token(state, &s.username);
+    page(
+        status,
+        pages::settings(Settings {
+            username: &s.username,
+            csrf: &s.csrf,
+            token: shown.as_ref(),
+            now: state.clock().now(),
+            policy: state.policy(),
+            notice,
+        }),
+    )
+}
+
+/// `GET /build`, `GET /build/login`: the login form, or the Settings page when signed in.
+pub async fn index(
+    State(state): State<AppState>,
+    Extension(sessions): Extension<Sessions>,
+    req: ApiRequest,
+) -> Response {
+    match current(&state, &sessions, &req) {
+        Ok(_) => redirect("/build/settings"),
+        Err(SessionError::Missing) => login_page(StatusCode::OK, "", None),
+        Err(e) => signed_out(StatusCode::OK, e),
+    }
+}
+
+/// `POST /build/login` (form `username`, `password`, `csrf`): checks the password, makes the
+/// Build client's grant (which never rotates the token) and starts a session.
+pub async fn login(
+    State(state): State<AppState>,
+    Extension(sessions): Extension<Sessions>,
+    req: ApiRequest,
+) -> Response {
+    let params = req.params().cloned().unwrap_or_default();
+    let username = field(&params, "username");
+    let expected = cookie(&req.headers, LOGIN_CSRF_COOKIE).unwrap_or_default();
+    let csrf_ok = !expected.is_empty() && same_secret(&expected, &field(&params, "csrf"));
+    if !same_origin(&req.headers) || !csrf_ok {
+        return login_page(
+            StatusCode::FORBIDDEN,
+            &username,
+            Some(Notice::Error(CSRF_FAILED)),
+        );
+    }
+    let password = field(&params, "password");
+    if username.trim().is_empty() || password.is_empty() {
+        let notice = Some(Notice::Error("Enter your email and password."));
+        return login_page(StatusCode::BAD_REQUEST, &username, notice);
+    }
+    let origin = Origin {
+        remote_addr: req.remote_ip(),
+        user_agent: req.user_agent(),
+    };
+    match account::sign_in(&state, &username, &password, origin).await {
+        Err(e) => {
+            let msg = e.to_string();
+            login_page(
+                StatusCode::UNAUTHORIZED,
+                &username,
+                Some(Notice::Error(&msg)),
+            )
+        }
+        Ok(name) => {
+            req.note.update(|n| {
+                n.user = Some(name.clone());
+                n.client = Some(state.config().build_client_id.clone());
+            });
+            // A fresh session every time; one this browser had before ends.
+            if let Some(old) = cookie(&req.headers, SESSION_COOKIE) {
+                sessions.remove(&old);
+            }
+            let session = sessions.create(&name, state.clock().now());
+            let mut resp = redirect("/build/settings");
+            set_cookie(&mut resp, SESSION_COOKIE, &session.token);
+            clear_cookie(&mut resp, LOGIN_CSRF_COOKIE);
+            resp
+        }
+    }
+}
+
+/// `GET /build/settings`: the access token, its expiry and the Reset Token button.
+pub async fn settings(
+    State(state): State<AppState>,
+    Extension(sessions): Extension<Sessions>,
+    req: ApiRequest,
+) -> Response {
+    let s = match current(&state, &sessions, &req) {
+        Ok(s) => s,
+        Err(e) => return signed_out(StatusCode::UNAUTHORIZED, e),
+    };
+    let notice = (req.query_param("reset") == Some("done")).then_some(Notice::Info(
+        "Your access token was reset. Programs that used the old token need the new one.",
+    ));
+    settings_page(&state, &s, StatusCode::OK, notice)
+}
+
+/// Whether a signed-in form POST carries the session's CSRF token and comes from this site.
+fn form_ok(req: &ApiRequest, s: &Session) -> bool {
+    let sent = req
+        .params()
+        .ok()
+        .and_then(|p| p.str("csrf"))
+        .unwrap_or_default();
+    same_origin(&req.headers) && same_secret(&sent, &s.csrf)
+}
+
+/// `POST /build/settings/reset` (form `csrf`): "Reset Token".
+pub async fn reset(
+    State(state): State<AppState>,
+    Extension(sessions): Extension<Sessions>,
+    req: ApiRequest,
+) -> Response {
+    let s = match current(&state, &sessions, &req) {
+        Ok(s) => s,
+        Err(e) => return signed_out(StatusCode::UNAUTHORIZED, e),
+    };
+    if !form_ok(&req, &s) {
+        return settings_page(
+            &state,
+            &s,
+            StatusCode::FORBIDDEN,
+            Some(Notice::Error(CSRF_FAILED)),
+        );
+    }
+    match account::reset(&state, &s.username) {
+        Some(_) => redirect("/build/settings?reset=done"),
+        None => signed_out(StatusCode::UNAUTHORIZED, SessionError::Missing),
+    }
+}
+
+/// `POST /build/logout` (form `csrf`): ends the session.
+pub async fn logout(
+    State(state): State<AppState>,
+    Extension(sessions): Extension<Sessions>,
+    req: ApiRequest,
+) -> Response {
+    let s = match current(&state, &sessions, &req) {
+        Ok(s) => s,
+        Err(_) => return redirect("/build"),
+    };
+    if !form_ok(&req, &s) {
+        return settings_page(
+            &state,
+            &s,
+            StatusCode::FORBIDDEN,
+            Some(Notice::Error(CSRF_FAILED)),
+        );
+    }
+    sessions.remove(&s.token);
+    let mut resp = redirect("/build");
+    clear_cookie(&mut resp, SESSION_COOKIE);
+    resp
+}
+
+/// `GET /build/build.css`.
+pub async fn style() -> Response {
+    asset("text/css; charset=utf-8", include_str!("assets/build.css"))
+}
