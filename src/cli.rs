@@ -29,6 +29,8 @@ pub enum Command {
     Sim(crate::sim::SimOpts),
     /// Benchmarks that print their figures (build with --release).
     Bench(crate::bench::BenchOpts),
+    /// Scenarios: stories with actors, run step by step and checked.
+    Scenario(crate::scenario::ScenarioOpts),
 }
 
 #[derive(Args, Debug, Clone)]

@@ -2,12 +2,14 @@
 //!
 //! - `bench`: benchmarks that print their figures (fleet, calls, events).
 //! - `cli`: the subcommands and their flags (each flag has a `SPARK_MOCK_*` env twin).
+//! - `scenario`: `scenario run`, story files with their checks (`spark-mock-scenarios`).
 //! - `serve`: binding, the banner and graceful shutdown, shared by `serve` and `demo`.
 //! - `sim`: the `sim` subcommand, simulated devices from a TOML file (`spark-mock-sim`).
 //! - `telemetry`: logging set-up.
 
 mod bench;
 mod cli;
+mod scenario;
 mod serve;
 mod sim;
 mod telemetry;
@@ -23,5 +25,6 @@ async fn main() -> anyhow::Result<()> {
         cli::Command::Demo(opts) => serve::demo(opts).await,
         cli::Command::Sim(opts) => sim::run(opts).await,
         cli::Command::Bench(opts) => bench::run(opts).await,
+        cli::Command::Scenario(opts) => scenario::run(opts).await,
     }
 }

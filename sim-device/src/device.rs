@@ -39,6 +39,9 @@ pub struct ConnectOptions {
     pub quiet: bool,
     /// The fleet's online/failed counters.
     pub counters: Option<Arc<FleetCounters>>,
+    /// Connect from this local address (e.g. `127.0.0.2`: the same device on another
+    /// network); `None` lets the OS choose.
+    pub local_addr: Option<std::net::IpAddr>,
 }
 
 impl ConnectOptions {
@@ -53,6 +56,7 @@ impl ConnectOptions {
             step_timeout: DEFAULT_STEP_TIMEOUT,
             quiet: false,
             counters: None,
+            local_addr: None,
         }
     }
 }

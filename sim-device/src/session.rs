@@ -67,7 +67,7 @@ pub(crate) async fn run(
             None => None,
         };
         let addr = opts.device_server;
-        let connect = tokio::time::timeout(opts.step_timeout, TcpStream::connect(addr));
+        let connect = tokio::time::timeout(opts.step_timeout, connect_from(addr, opts.local_addr));
         let mut stream = match connect.await {
             Ok(Ok(s)) => s,
             Ok(Err(e)) => return Err(SessionError::Connect(addr, e.to_string())),
@@ -163,4 +163,21 @@ pub(crate) async fn run(
             }
         }
     }
+}
+
+/// Connects to `addr`, from `local` when given (port chosen by the OS).
+async fn connect_from(
+    addr: std::net::SocketAddr,
+    local: Option<std::net::IpAddr>,
+) -> std::io::Result<TcpStream> {
+    let Some(ip) = local else {
+        return TcpStream::connect(addr).await;
+    };
+    let socket = if addr.is_ipv4() {
+        tokio::net::TcpSocket::new_v4()?
+    } else {
+        tokio::net::TcpSocket::new_v6()?
+    };
+    socket.bind(std::net::SocketAddr::new(ip, 0))?;
+    socket.connect(addr).await
 }

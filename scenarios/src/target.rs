@@ -1,0 +1,119 @@
+//! What the runner controls. Its own in-process server: everything. A spark-mock given with
+//! `--target` (it answers `GET /__mock/health`): everything but a restart. Any other cloud:
+//! only the API; steps that need control are skipped, and the transcript says which and why.
+
+use serde_json::Value;
+
+use crate::format::Action;
+use crate::http::{Call, Http};
+use crate::runner::World;
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Control {
+    /// The runner's own server.
+    Local,
+    /// A spark-mock started elsewhere: `/__mock` works, restarting does not.
+    Admin,
+    /// Another cloud: API steps only. Says why `/__mock` is out of reach.
+    None(String),
+}
+
+impl Control {
+    /// Whether `/__mock` answers (token histories, the clock, the policy, faults).
+    pub fn admin(&self) -> bool {
+        matches!(self, Control::Local | Control::Admin)
+    }
+
+    /// Why `action` cannot run here, or `None` when it can.
+    pub fn skip_reason(&self, action: &Action) -> Option<String> {
+        let needs_admin = matches!(
+            action,
+            Action::ChangePolicy { .. }
+                | Action::AdvanceClock { .. }
+                | Action::DeviceOffline { .. }
+                | Action::DeviceOnline { .. }
+                | Action::Reconnect { .. }
+        );
+        match (self, action) {
+            (Control::Local, _) => None,
+            (Control::Admin, Action::RestartServer) => {
+                Some("restarting needs the runner's own server (the target runs elsewhere)".into())
+            }
+            (Control::Admin, _) => None,
+            (Control::None(why), Action::RestartServer) => {
+                Some(format!("restarting needs the runner's own server ({why})"))
+            }
+            (Control::None(why), _) if needs_admin => Some(format!(
+                "needs control over the server through /__mock ({why})"
+            )),
+            (Control::None(_), _) => None,
+        }
+    }
+}
+
+/// Asks the target whether it is a spark-mock.
+pub(crate) async fn detect(http: &Http) -> Control {
+    match http.admin("GET", "/__mock/health", None).await {
+        Ok(r) if r.status == 200 && r.body.get("ok") == Some(&Value::Bool(true)) => Control::Admin,
+        Ok(r) => Control::None(format!(
+            "the target is not a spark-mock I can steer: GET /__mock/health answered {}",
+            r.status
+        )),
+        Err(e) => Control::None(format!("GET /__mock/health failed: {e}")),
+    }
+}
+
+/// Against a target: say what it is, set the policy when it is a spark-mock, and sign the
+/// users up (the runner's own server has them from its seed).
+pub(crate) async fn prepare(w: &World<'_>, setup: &mut Vec<String>) {
+    match &w.control {
+        Control::None(why) => setup.push(format!(
+            "target {}: {why}; steps that need control are skipped",
+            w.http.base()
+        )),
+        _ => {
+            let profile = w
+                .http
+                .admin_json("/__mock/state")
+                .await
+                .ok()
+                .and_then(|s| s.get("profile")?.as_str().map(str::to_string))
+                .unwrap_or_else(|| "?".into());
+            setup.push(format!(
+                "target {}: a spark-mock (profile {profile})",
+                w.http.base()
+            ));
+            if profile != w.sc.profile.to_string() {
+                setup.push(format!(
+                    "the scenario was written for profile {}: answers may differ",
+                    w.sc.profile
+                ));
+            }
+            let body = serde_json::json!({"policy": w.sc.policy.to_string()});
+            match w.http.admin("PUT", "/__mock/policy", Some(body)).await {
+                Ok(r) if r.status == 200 => setup.push(format!(
+                    "token policy set to {} through PUT /__mock/policy",
+                    w.sc.policy
+                )),
+                Ok(r) => setup.push(format!("PUT /__mock/policy answered {}", r.status)),
+                Err(e) => setup.push(format!("PUT /__mock/policy failed: {e}")),
+            }
+        }
+    }
+    for u in &w.sc.users {
+        let mut call = Call::new("POST", "/v1/users");
+        call.form = vec![
+            ("username".into(), u.email.clone()),
+            ("password".into(), u.password.clone()),
+        ];
+        let said = match w.http.send(&call).await {
+            Ok(r) => format!(
+                "{} {}",
+                r.status,
+                r.error_summary().unwrap_or_else(|| "ok".into())
+            ),
+            Err(e) => format!("failed: {e}"),
+        };
+        setup.push(format!("signed up {} → {said}", u.email));
+    }
+}
