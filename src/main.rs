@@ -3,12 +3,14 @@
 //! - `bench`: benchmarks that print their figures (fleet, calls, events).
 //! - `cli`: the subcommands and their flags (each flag has a `SPARK_MOCK_*` env twin).
 //! - `scenario`: `scenario run`, story files with their checks (`spark-mock-scenarios`).
+//! - `demo`: the demo's two simulated cores.
 //! - `serve`: binding, the banner and graceful shutdown, shared by `serve` and `demo`.
 //! - `sim`: the `sim` subcommand, simulated devices from a TOML file (`spark-mock-sim`).
 //! - `telemetry`: logging set-up.
 
 mod bench;
 mod cli;
+mod demo;
 mod scenario;
 mod serve;
 mod sim;

@@ -61,9 +61,15 @@ pub async fn serve(opts: ServeOpts, demo_seed: Option<Seed>) -> anyhow::Result<(
     );
     let auto = if config.auto_provision { "on" } else { "off" };
     println!("spark-mock devices listening on tcp://{device_addr} (auto-provisioning {auto})");
-    if banner {
+    // The demo's cores connect as soon as the device port serves; their handles live as long
+    // as the server does.
+    let _cores = if banner {
+        let cores = crate::demo::start(&state, device_addr).await?;
         print_demo_banner(&format!("http://{addr}"));
-    }
+        cores
+    } else {
+        Vec::new()
+    };
     spark_mock_server::run_with_devices(listener, Some(devices), state, shutdown).await?;
     println!("spark-mock stopped");
     Ok(())
@@ -89,19 +95,27 @@ pub async fn demo(opts: ServeOpts) -> anyhow::Result<()> {
 }
 
 fn print_demo_banner(url: &str) {
+    let auth = format!("-H \"Authorization: Bearer {DEMO_TOKEN}\"");
     println!(
         r#"
 Demo user: {DEMO_USER}   password: {DEMO_PASSWORD}
 Seeded token (never expires, until a login replaces it): {DEMO_TOKEN}
+Two simulated cores, coffee and garden, are connecting now.
 
 Watch it: {url}/console   (users and their tokens as a timeline, devices, events, requests)
 Build IDE: {url}/build     (log in, see the token on Settings, Reset Token)
 
-Try it:
-  curl -H "Authorization: Bearer {DEMO_TOKEN}" {url}/v1/user
+Try the cores with the seeded token:
+  curl {auth} {url}/v1/devices
+  curl {auth} {url}/v1/devices/coffee/temperature
+  curl {auth} {url}/v1/devices/coffee/brew -d arg=espresso
+  curl {auth} {url}/v1/devices/garden/valve -d arg=open
+  curl {auth} {url}/v1/devices/events          # live events; Ctrl-C to stop
+
+Then the 2014 story: a password grant replaces the token, and the history says why.
   curl -u spark:spark -d grant_type=password -d username={DEMO_USER} -d password={DEMO_PASSWORD} {url}/oauth/token
-  curl -H "Authorization: Bearer {DEMO_TOKEN}" {url}/v1/user      # refused now: the login replaced it
-  curl {url}/__mock/tokens/{DEMO_TOKEN}                            # ...and this says why
+  curl {auth} {url}/v1/user      # refused now: the login replaced it
+  curl {url}/__mock/tokens/{DEMO_TOKEN}
 "#
     );
 }

@@ -190,3 +190,63 @@ async fn sighup_reloads_the_seed_file() {
     let (code, _) = server.terminate();
     assert_eq!(code, Some(0));
 }
+
+/// `demo` seeds the demo user and token and connects two simulated cores that answer the
+/// banner's curl lines.
+#[tokio::test]
+async fn demo_runs_two_cores_that_answer_the_banner_lines() {
+    let server = start(&["demo", "--port", "0", "--password-iterations", "1"], &[]);
+    let token = "5ee0de7000000000000000000000000000000001";
+    let http = reqwest::Client::new();
+    let mut connected = 0;
+    for _ in 0..300 {
+        let list: serde_json::Value = http
+            .get(format!("{}/v1/devices", server.base))
+            .bearer_auth(token)
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        connected = list
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|d| d["connected"] == true)
+            .count();
+        if connected == 2 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    assert_eq!(connected, 2, "coffee and garden come online");
+    let r: serde_json::Value = http
+        .post(format!("{}/v1/devices/coffee/brew", server.base))
+        .bearer_auth(token)
+        .form(&[("arg", "espresso")])
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(r["return_value"], 1);
+    let v: serde_json::Value = http
+        .get(format!("{}/v1/devices/coffee/temperature", server.base))
+        .bearer_auth(token)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert!(
+        v["result"]
+            .as_f64()
+            .is_some_and(|t| (18.0..=26.0).contains(&t)),
+        "{v}"
+    );
+    let (code, _) = server.terminate();
+    assert_eq!(code, Some(0));
+}
