@@ -401,35 +401,40 @@ pub struct Cli {
 }
 
 impl Cli {
-    /// A fresh HOME named after `label`, with `apiUrl` set to `api`.
-    pub async fn new(clients: &Clients, label: &str, api: &str) -> Cli {
-        let cli = Cli {
+    /// A fresh HOME named after `label` with no settings at all.
+    pub fn blank(clients: &Clients, label: &str) -> Cli {
+        Cli {
             home: super::helpers::temp_dir(&format!("cli-{label}")),
             bin: clients.particle(),
-        };
-        cli.particle(&["config", "set", "apiUrl", api])
-            .await
-            .expect_ok("");
+        }
+    }
+
+    /// A fresh HOME pointed at `api`: the `~/.particle/particle.config.json` that
+    /// `particle config set apiUrl <api>` writes (the session test runs that command once;
+    /// the other identities save the second it takes).
+    pub fn new(clients: &Clients, label: &str, api: &str) -> Cli {
+        let cli = Cli::blank(clients, label);
+        cli.write_config(&serde_json::json!({ "apiUrl": api }));
         cli
     }
 
-    /// A fresh HOME whose stored login is `token` for `username`, as a CLI left with a
-    /// token that has since become invalid.
+    /// A fresh HOME whose stored login is `token` for `USER`, as a CLI left with a token
+    /// that has since become invalid.
     pub fn with_stored_token(clients: &Clients, label: &str, api: &str, token: &str) -> Cli {
-        let cli = Cli {
-            home: super::helpers::temp_dir(&format!("cli-{label}")),
-            bin: clients.particle(),
-        };
-        let dir = cli.home.join(".particle");
-        std::fs::create_dir_all(&dir).expect("~/.particle");
-        let config = serde_json::json!({
+        let cli = Cli::blank(clients, label);
+        cli.write_config(&serde_json::json!({
             "apiUrl": api,
             "access_token": token,
             "username": super::helpers::USER,
-        });
+        }));
+        cli
+    }
+
+    fn write_config(&self, config: &serde_json::Value) {
+        let dir = self.home.join(".particle");
+        std::fs::create_dir_all(&dir).expect("~/.particle");
         std::fs::write(dir.join("particle.config.json"), config.to_string())
             .expect("particle.config.json");
-        cli
     }
 
     /// `particle <args>` as a command: this HOME, no update checks, dates in UTC.

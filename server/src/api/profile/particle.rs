@@ -17,6 +17,18 @@ use crate::events::Event;
 
 pub struct Particle;
 
+/// A stock Core says product 0xFFFF ("none") in its Hello; the cloud reports a device that is
+/// not in a product under its platform id (a Photon: `"product_id":6,"platform_id":6`), so a
+/// Core is product 0. particle-cli names the device type after `product_id`: "(Core)", not
+/// "(Product 65535)".
+fn product_id(d: &DeviceInfo) -> u16 {
+    if d.product_id == 0xFFFF {
+        d.platform_id
+    } else {
+        d.product_id
+    }
+}
+
 impl Shape for Particle {
     /// OAuth errors are `{error,error_description}` (the fork deletes `code`); a bad bearer
     /// token is 401 `invalid_token`; `invalid_client` adds `WWW-Authenticate`.
@@ -90,7 +102,7 @@ impl Shape for Particle {
             "last_ip_address": d.last_ip_address,
             "last_heard": opt_time(d.last_heard),
             "last_handshake_at": opt_time(d.last_handshake_at),
-            "product_id": d.product_id,
+            "product_id": product_id(d),
             "online": d.online,
             "connected": d.online,
             "platform_id": d.platform_id,
