@@ -34,7 +34,11 @@ struct Sse {
     filter: Filter,
     shape: &'static dyn Shape,
     profile: Profile,
-    next_keepalive: Instant,
+    /// When the stream last sent anything; the ticker sends a keep-alive when it has been
+    /// quiet for half of [`KEEPALIVE`], so no silence ever reaches it. One long-lived timer per
+    /// stream instead of one per event keeps a thousand-stream fan-out cheap.
+    last_sent: Instant,
+    ticker: tokio::time::Interval,
     shutdown: watch::Receiver<bool>,
     /// A simultaneous-stream slot, held while the stream lives (rate limits on).
     _slot: Option<StreamSlot>,
@@ -42,7 +46,7 @@ struct Sse {
     _tracked: Tracked,
     /// Injected faults: end after this many events / at this instant; no keep-alives.
     events_left: Option<u64>,
-    cut_at: Option<Instant>,
+    cut: Option<std::pin::Pin<Box<tokio::time::Sleep>>>,
     keepalive: bool,
 }
 
@@ -75,20 +79,18 @@ fn frame(shape: &dyn Shape, e: &Event) -> Bytes {
 async fn next_chunk(mut s: Sse) -> Option<(Result<Bytes, Infallible>, Sse)> {
     if !s.started {
         s.started = true;
-        s.next_keepalive = Instant::now() + KEEPALIVE;
+        s.last_sent = Instant::now();
         return Some((Ok(Bytes::from_static(b":ok\n\n")), s));
     }
     if *s.shutdown.borrow() || s.events_left == Some(0) {
         return None;
     }
-    let far = Instant::now() + Duration::from_secs(365 * 86_400);
-    let cut_at = s.cut_at.unwrap_or(far);
-    let keepalive_at = if s.keepalive { s.next_keepalive } else { far };
     loop {
+        let cutting = s.cut.is_some();
         tokio::select! {
             got = s.rx.recv() => match got {
                 Ok(e) if s.filter.matches(&e) => {
-                    s.next_keepalive = Instant::now() + KEEPALIVE;
+                    s.last_sent = Instant::now();
                     s.events_left = s.events_left.map(|n| n.saturating_sub(1));
                     let bytes = shared_frame(s.shape, s.profile, &e);
                     return Some((Ok(bytes), s));
@@ -96,10 +98,12 @@ async fn next_chunk(mut s: Sse) -> Option<(Result<Bytes, Infallible>, Sse)> {
                 Ok(_) | Err(broadcast::error::RecvError::Lagged(_)) => continue,
                 Err(broadcast::error::RecvError::Closed) => return None,
             },
-            _ = tokio::time::sleep_until(cut_at) => return None,
-            _ = tokio::time::sleep_until(keepalive_at) => {
-                s.next_keepalive = Instant::now() + KEEPALIVE;
-                return Some((Ok(Bytes::from_static(s.shape.keepalive())), s));
+            _ = async { if let Some(c) = s.cut.as_mut() { c.await } }, if cutting => return None,
+            _ = s.ticker.tick() => {
+                if s.keepalive && s.last_sent.elapsed() >= KEEPALIVE / 2 {
+                    s.last_sent = Instant::now();
+                    return Some((Ok(Bytes::from_static(s.shape.keepalive())), s));
+                }
             }
             _ = s.shutdown.changed() => return None,
         }
@@ -130,14 +134,19 @@ fn open(state: &AppState, req: &ApiRequest, filter: Filter) -> Result<Response, 
         _tracked: tracked,
         _slot: slot,
         events_left: faults.cut_after_events,
-        cut_at: faults.cut_after.map(|d| Instant::now() + d),
+        cut: faults.cut_after.map(|d| Box::pin(tokio::time::sleep(d))),
         keepalive: !faults.no_keepalive,
         started: false,
         rx: state.bus().subscribe(),
         filter,
         shape: shape(state.config().profile),
         profile: state.config().profile,
-        next_keepalive: Instant::now() + KEEPALIVE,
+        last_sent: Instant::now(),
+        ticker: {
+            let mut t = tokio::time::interval_at(Instant::now() + KEEPALIVE / 2, KEEPALIVE / 2);
+            t.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+            t
+        },
         shutdown: state.shutdown_watch(),
     };
     let body = Body::from_stream(futures_util::stream::unfold(sse, next_chunk));
@@ -291,4 +300,78 @@ pub async fn publish(State(state): State<AppState>, req: ApiRequest) -> Result<R
     tracing::debug!("{} published {}", actor.user.username, event.name);
     state.bus().publish(event);
     Ok(ok())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::api::profile::shape;
+    use crate::events::EventBus;
+
+    fn stream(
+        bus: &EventBus,
+        profile: Profile,
+        keepalive: bool,
+        stop: &watch::Sender<bool>,
+    ) -> Sse {
+        Sse {
+            started: false,
+            rx: bus.subscribe(),
+            filter: Filter {
+                scope: Scope::All,
+                prefix: None,
+            },
+            shape: shape(profile),
+            profile,
+            last_sent: Instant::now(),
+            ticker: tokio::time::interval_at(Instant::now() + KEEPALIVE / 2, KEEPALIVE / 2),
+            shutdown: stop.subscribe(),
+            _slot: None,
+            _tracked: bus.track(Subscription {
+                id: 0,
+                user: None,
+                route: "/v1/events".into(),
+                prefix: None,
+                remote_addr: None,
+                opened_at: chrono::Utc::now(),
+            }),
+            events_left: None,
+            cut: None,
+            keepalive,
+        }
+    }
+
+    /// Time is paused: the test runs instantly while the runtime's clock jumps ahead.
+    #[tokio::test(start_paused = true)]
+    async fn an_idle_stream_sends_the_profiles_keepalive_within_nine_seconds() {
+        let bus = EventBus::new();
+        let stop = watch::channel(false).0;
+        for (profile, bytes) in [
+            (Profile::Spark2014, &b"\n"[..]),
+            (Profile::Particle, &b":\n\n"[..]),
+        ] {
+            let (first, s) = next_chunk(stream(&bus, profile, true, &stop))
+                .await
+                .unwrap();
+            assert_eq!(&first.unwrap()[..], b":ok\n\n");
+            let started = Instant::now();
+            let (ka, s) = next_chunk(s).await.unwrap();
+            assert_eq!(&ka.unwrap()[..], bytes);
+            assert!(started.elapsed() <= KEEPALIVE, "{:?}", started.elapsed());
+            let started = Instant::now();
+            let (_, _) = next_chunk(s).await.unwrap();
+            assert!(started.elapsed() <= KEEPALIVE);
+        }
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn without_keepalives_an_idle_stream_stays_silent() {
+        let bus = EventBus::new();
+        let stop = watch::channel(false).0;
+        let (_, s) = next_chunk(stream(&bus, Profile::Particle, false, &stop))
+            .await
+            .unwrap();
+        let silent = tokio::time::timeout(Duration::from_secs(60), next_chunk(s)).await;
+        assert!(silent.is_err(), "a keep-alive went out");
+    }
 }
