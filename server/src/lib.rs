@@ -122,6 +122,10 @@ pub async fn run_with_devices(
     state.begin_shutdown();
     match watcher.await {
         Ok(Ok(r)) => r?,
+        // Cancelled: the runtime itself is going away (the process is exiting).
+        Ok(Err(join)) | Err(join) if join.is_cancelled() => {
+            tracing::debug!("the device port task was cancelled at exit");
+        }
         Ok(Err(join)) | Err(join) => {
             tracing::error!("the device port task failed: {join}");
         }

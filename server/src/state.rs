@@ -336,13 +336,15 @@ impl AppState {
 
     /// Whether changes are waiting to be saved.
     pub fn dirty(&self) -> bool {
+        if self.inner.store.is_none() {
+            return false;
+        }
         let saved = *self.inner.saved.lock();
-        self.inner.store.is_some()
-            && ((
-                self.inner.generation.load(Ordering::Acquire),
-                self.inner.devices.generation(),
-            ) != saved
-                || self.inner.touched.load(Ordering::Acquire))
+        let current = (
+            self.inner.generation.load(Ordering::Acquire),
+            self.inner.devices.generation(),
+        );
+        current != saved || self.inner.touched.load(Ordering::Acquire)
     }
 }
 

@@ -117,7 +117,6 @@ pub async fn call_function(
     if wants_raw(&req) {
         return Ok(raw(value.to_string()));
     }
-    let d = state.devices().get(&d.id).unwrap_or(d);
     Ok(json_response(
         StatusCode::OK,
         &shaper.function_result(&d, value),
@@ -144,6 +143,7 @@ pub async fn get_variable(
     if wants_raw(&req) {
         return Ok(raw(value.to_raw()));
     }
+    // Heard from just now: `coreInfo.last_heard` shows it.
     let d = state.devices().get(&d.id).unwrap_or(d);
     Ok(json_response(
         StatusCode::OK,
