@@ -50,20 +50,26 @@ struct Sse {
     keepalive: bool,
 }
 
-/// The last event rendered, so a thousand streams format it once, not a thousand times.
-/// Keyed by the event's allocation (the `Weak` keeps it from being reused) and profile.
-static LAST_FRAME: parking_lot::Mutex<Option<(Weak<Event>, Profile, Bytes)>> =
-    parking_lot::Mutex::new(None);
+thread_local! {
+    /// The last event rendered on this worker thread, so a thousand streams format it once
+    /// per thread, not a thousand times, without a lock shared between threads. Keyed by the
+    /// event's allocation (the `Weak` keeps it from being reused) and the profile.
+    static LAST_FRAME: std::cell::RefCell<Option<(Weak<Event>, Profile, Bytes)>> =
+        const { std::cell::RefCell::new(None) };
+}
 
 fn shared_frame(shape: &dyn Shape, profile: Profile, e: &Arc<Event>) -> Bytes {
-    if let Some((ev, p, bytes)) = &*LAST_FRAME.lock() {
-        if *p == profile && std::ptr::eq(ev.as_ptr(), Arc::as_ptr(e)) {
-            return bytes.clone();
+    LAST_FRAME.with(|cell| {
+        let mut last = cell.borrow_mut();
+        if let Some((ev, p, bytes)) = &*last {
+            if *p == profile && std::ptr::eq(ev.as_ptr(), Arc::as_ptr(e)) {
+                return bytes.clone();
+            }
         }
-    }
-    let bytes = frame(shape, e);
-    *LAST_FRAME.lock() = Some((Arc::downgrade(e), profile, bytes.clone()));
-    bytes
+        let bytes = frame(shape, e);
+        *last = Some((Arc::downgrade(e), profile, bytes.clone()));
+        bytes
+    })
 }
 
 fn frame(shape: &dyn Shape, e: &Event) -> Bytes {
