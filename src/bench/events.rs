@@ -4,8 +4,6 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use futures_util::StreamExt;
-
 use super::cloud::{self, TOKEN};
 use super::{ms, summarize};
 
@@ -28,27 +26,26 @@ pub async fn run(subscribers: usize, events: usize, gap: Duration) -> anyhow::Re
         );
         let base = base.clone();
         readers.push(tokio::spawn(async move {
+            // Bytes in, no allocation per event: the measuring side should cost little next
+            // to the server, which shares these two cores with it.
+            let mut resp = resp;
             let mut lat = Vec::new();
-            let mut buf = String::new();
-            let mut body = resp.bytes_stream();
-            while let Some(Ok(chunk)) = body.next().await {
+            let mut pending: Vec<u8> = Vec::new();
+            while let Ok(Some(chunk)) = resp.chunk().await {
                 let now = base.elapsed();
-                buf.push_str(&String::from_utf8_lossy(&chunk));
-                while let Some(end) = buf.find("\n\n") {
-                    let block: String = buf.drain(..end + 2).collect();
-                    if block.contains("event: bench-end") {
+                pending.extend_from_slice(&chunk);
+                let mut start = 0;
+                while let Some(end) = find(&pending[start..], b"\n\n") {
+                    let block = &pending[start..start + end];
+                    start += end + 2;
+                    if find(block, b"event: bench-end").is_some() {
                         return lat;
                     }
-                    // `data: {"data":"<nanos>",…}`: read the number without a JSON parse, so
-                    // the measuring side costs little next to the server.
-                    let sent = block
-                        .split_once("{\"data\":\"")
-                        .and_then(|(_, rest)| rest.split_once('"'))
-                        .and_then(|(n, _)| n.parse::<u64>().ok());
-                    if let Some(sent) = sent {
+                    if let Some(sent) = sent_nanos(block) {
                         lat.push(now.saturating_sub(Duration::from_nanos(sent)));
                     }
                 }
+                pending.drain(..start);
             }
             lat
         }));
@@ -90,4 +87,21 @@ pub async fn run(subscribers: usize, events: usize, gap: Duration) -> anyhow::Re
         None => println!("no event was delivered"),
     }
     Ok(())
+}
+
+fn find(hay: &[u8], needle: &[u8]) -> Option<usize> {
+    hay.windows(needle.len()).position(|w| w == needle)
+}
+
+/// The send time in `data: {"data":"<nanos>",…}`.
+fn sent_nanos(block: &[u8]) -> Option<u64> {
+    const MARK: &[u8] = b"{\"data\":\"";
+    let at = find(block, MARK)? + MARK.len();
+    if !block.get(at)?.is_ascii_digit() {
+        return None;
+    }
+    let digits = block[at..].iter().take_while(|b| b.is_ascii_digit());
+    digits.fold(Some(0u64), |n, d| {
+        n?.checked_mul(10)?.checked_add(u64::from(d - b'0'))
+    })
 }
