@@ -135,9 +135,10 @@ pub async fn clear(State(state): State<AppState>) -> Response {
 /// `DELETE /__mock/faults/:id`.
 pub async fn remove(
     State(state): State<AppState>,
-    Path(id): Path<u64>,
+    Path(id): Path<String>,
 ) -> Result<Response, ApiError> {
-    if !state.faults().remove(id) {
+    let found = id.parse::<u64>().is_ok_and(|id| state.faults().remove(id));
+    if !found {
         return Err(ApiError::message(StatusCode::NOT_FOUND, "Unknown fault"));
     }
     Ok(json_response(StatusCode::OK, &json!({"ok": true})))
