@@ -59,6 +59,10 @@ pub async fn run(
         shutdown.await;
         stopping.begin_shutdown();
     };
+    // No Nagle delay: event streams and small JSON answers go out as soon as they are written.
+    let listener = axum::serve::ListenerExt::tap_io(listener, |tcp| {
+        let _ = tcp.set_nodelay(true);
+    });
     axum::serve(
         listener,
         app.into_make_service_with_connect_info::<SocketAddr>(),
