@@ -39,7 +39,9 @@ struct Sse {
     /// stream instead of one per event keeps a thousand-stream fan-out cheap.
     last_sent: Instant,
     ticker: tokio::time::Interval,
-    shutdown: watch::Receiver<bool>,
+    /// Resolves when the server shuts down. Built once per stream, so waiting on it costs no
+    /// re-registration per event (a thousand streams share the watch channel's lock).
+    stopping: std::pin::Pin<Box<dyn std::future::Future<Output = ()> + Send>>,
     /// A simultaneous-stream slot, held while the stream lives (rate limits on).
     _slot: Option<StreamSlot>,
     /// Lists the stream in `/__mock/state` while it lives.
@@ -88,7 +90,7 @@ async fn next_chunk(mut s: Sse) -> Option<(Result<Bytes, Infallible>, Sse)> {
         s.last_sent = Instant::now();
         return Some((Ok(Bytes::from_static(b":ok\n\n")), s));
     }
-    if *s.shutdown.borrow() || s.events_left == Some(0) {
+    if s.events_left == Some(0) {
         return None;
     }
     loop {
@@ -111,9 +113,18 @@ async fn next_chunk(mut s: Sse) -> Option<(Result<Bytes, Infallible>, Sse)> {
                     return Some((Ok(Bytes::from_static(s.shape.keepalive())), s));
                 }
             }
-            _ = s.shutdown.changed() => return None,
+            _ = s.stopping.as_mut() => return None,
         }
     }
+}
+
+/// A future that resolves once the watch says `true` (or its sender is gone).
+fn stopping(
+    mut rx: watch::Receiver<bool>,
+) -> std::pin::Pin<Box<dyn std::future::Future<Output = ()> + Send>> {
+    Box::pin(async move {
+        let _ = rx.wait_for(|stop| *stop).await;
+    })
 }
 
 /// Opens a stream after authenticating; auth errors go out as JSON before any stream.
@@ -153,7 +164,7 @@ fn open(state: &AppState, req: &ApiRequest, filter: Filter) -> Result<Response, 
             t.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
             t
         },
-        shutdown: state.shutdown_watch(),
+        stopping: stopping(state.shutdown_watch()),
     };
     let body = Body::from_stream(futures_util::stream::unfold(sse, next_chunk));
     let mut resp = Response::new(body);
@@ -331,7 +342,7 @@ mod tests {
             profile,
             last_sent: Instant::now(),
             ticker: tokio::time::interval_at(Instant::now() + KEEPALIVE / 2, KEEPALIVE / 2),
-            shutdown: stop.subscribe(),
+            stopping: stopping(stop.subscribe()),
             _slot: None,
             _tracked: bus.track(Subscription {
                 id: 0,
@@ -379,5 +390,19 @@ mod tests {
             .unwrap();
         let silent = tokio::time::timeout(Duration::from_secs(60), next_chunk(s)).await;
         assert!(silent.is_err(), "a keep-alive went out");
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn shutdown_ends_a_waiting_stream() {
+        let bus = EventBus::new();
+        let stop = watch::channel(false).0;
+        let (_, s) = next_chunk(stream(&bus, Profile::Particle, false, &stop))
+            .await
+            .unwrap();
+        let waiting = tokio::spawn(next_chunk(s));
+        tokio::task::yield_now().await;
+        stop.send_replace(true);
+        let ended = tokio::time::timeout(Duration::from_secs(1), waiting).await;
+        assert!(matches!(ended, Ok(Ok(None))), "the stream did not end");
     }
 }
