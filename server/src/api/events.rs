@@ -95,9 +95,7 @@ async fn next_chunk(mut s: Sse) -> Option<(Result<Bytes, Infallible>, Sse)> {
     }
     loop {
         let cutting = s.cut.is_some();
-        // Events first: when one is ready, the timers and the shutdown future are not polled.
         tokio::select! {
-            biased;
             got = s.rx.recv() => match got {
                 Ok(e) if s.filter.matches(&e) => {
                     s.last_sent = Instant::now();
