@@ -13,6 +13,15 @@ pub const DEMO_PASSWORD: &str = "spark-mock-demo";
 /// A seeded token for the demo user, so the first curl line works before any login.
 pub const DEMO_TOKEN: &str = "5ee0de7000000000000000000000000000000001";
 
+/// Prints a line to stdout, ignoring a closed pipe: `spark-mock serve | head -1` must not
+/// take the server down at its next line, as `println!` would.
+macro_rules! say {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        let _ = writeln!(std::io::stdout(), $($arg)*);
+    }};
+}
+
 fn config(opts: &ServeOpts) -> Config {
     let mut config = Config::for_profile(opts.profile);
     if let Some(p) = opts.policy {
@@ -55,12 +64,13 @@ pub async fn serve(opts: ServeOpts, demo_seed: Option<Seed>) -> anyhow::Result<(
     // Handlers go in before the banner: whoever reads "listening on" may signal at once.
     let shutdown = shutdown_signal().context("cannot install signal handlers")?;
     reload_on_sighup(state.clone());
-    println!(
+    say!(
         "spark-mock listening on http://{addr} (profile {}, token policy {})",
-        config.profile, config.policy
+        config.profile,
+        config.policy
     );
     let auto = if config.auto_provision { "on" } else { "off" };
-    println!("spark-mock devices listening on tcp://{device_addr} (auto-provisioning {auto})");
+    say!("spark-mock devices listening on tcp://{device_addr} (auto-provisioning {auto})");
     // The demo's cores connect as soon as the device port serves; their handles live as long
     // as the server does.
     let _cores = if banner {
@@ -71,7 +81,7 @@ pub async fn serve(opts: ServeOpts, demo_seed: Option<Seed>) -> anyhow::Result<(
         Vec::new()
     };
     spark_mock_server::run_with_devices(listener, Some(devices), state, shutdown).await?;
-    println!("spark-mock stopped");
+    say!("spark-mock stopped");
     Ok(())
 }
 
@@ -96,7 +106,7 @@ pub async fn demo(opts: ServeOpts) -> anyhow::Result<()> {
 
 fn print_demo_banner(url: &str) {
     let auth = format!("-H \"Authorization: Bearer {DEMO_TOKEN}\"");
-    println!(
+    say!(
         r#"
 Demo user: {DEMO_USER}   password: {DEMO_PASSWORD}
 Seeded token (never expires, until a login replaces it): {DEMO_TOKEN}

@@ -35,19 +35,20 @@ pub async fn run(count: usize, max_connecting: usize) -> anyhow::Result<()> {
         .context("cannot start the server process")?;
     let pid = child.id();
     let stdout = child.stdout.take().context("server stdout")?;
-    let base = tokio::task::spawn_blocking(move || {
+    // Keep reading the server's stdout to the end: a closed pipe would make its next line fail.
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
         for line in BufReader::new(stdout).lines().map_while(Result::ok) {
             if let Some(rest) = line.split("listening on http://").nth(1) {
-                return rest
-                    .split_whitespace()
-                    .next()
-                    .map(|a| format!("http://{a}"));
+                if let Some(addr) = rest.split_whitespace().next() {
+                    let _ = tx.send(format!("http://{addr}"));
+                }
             }
         }
-        None
-    })
-    .await?
-    .context("the server printed no address")?;
+    });
+    let base = tokio::task::spawn_blocking(move || rx.recv_timeout(Duration::from_secs(60)))
+        .await?
+        .context("the server printed no address")?;
     let result = measure(&base, pid, count, max_connecting).await;
     let _ = child.kill();
     let _ = child.wait();
