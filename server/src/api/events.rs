@@ -179,57 +179,37 @@ fn open(state: &AppState, req: &ApiRequest, filter: Filter) -> Result<Response, 
     Ok(resp)
 }
 
-fn prefix(p: Option<String>) -> Option<String> {
-    p.filter(|p| !p.is_empty())
+/// The `/:prefix` of a stream route, when given and not empty.
+fn prefix(p: Option<Path<String>>) -> Option<String> {
+    p.map(|Path(p)| p).filter(|p| !p.is_empty())
 }
 
+/// `GET /v1/events[/:prefix]`.
 pub async fn firehose(
     State(state): State<AppState>,
-    req: ApiRequest,
-) -> Result<Response, ApiError> {
-    firehose_prefixed(State(state), Path(String::new()), req).await
-}
-
-pub async fn firehose_prefixed(
-    State(state): State<AppState>,
-    Path(p): Path<String>,
+    p: Option<Path<String>>,
     req: ApiRequest,
 ) -> Result<Response, ApiError> {
     let actor = authenticate(&state, &req)?;
     let scope = Scope::Firehose {
         user: actor.user.username,
     };
-    open(
-        &state,
-        &req,
-        Filter {
-            scope,
-            prefix: prefix(Some(p)),
-        },
-    )
+    let prefix = prefix(p);
+    open(&state, &req, Filter { scope, prefix })
 }
 
-pub async fn mine(State(state): State<AppState>, req: ApiRequest) -> Result<Response, ApiError> {
-    mine_prefixed(State(state), Path(String::new()), req).await
-}
-
-pub async fn mine_prefixed(
+/// `GET /v1/devices/events[/:prefix]`.
+pub async fn mine(
     State(state): State<AppState>,
-    Path(p): Path<String>,
+    p: Option<Path<String>>,
     req: ApiRequest,
 ) -> Result<Response, ApiError> {
     let actor = authenticate(&state, &req)?;
     let scope = Scope::Mine {
         user: actor.user.username,
     };
-    open(
-        &state,
-        &req,
-        Filter {
-            scope,
-            prefix: prefix(Some(p)),
-        },
-    )
+    let prefix = prefix(p);
+    open(&state, &req, Filter { scope, prefix })
 }
 
 pub async fn device(
@@ -265,7 +245,7 @@ pub async fn device_prefixed(
         &req,
         Filter {
             scope,
-            prefix: prefix(Some(p)),
+            prefix: Some(p).filter(|p| !p.is_empty()),
         },
     )
 }

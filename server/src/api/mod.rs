@@ -126,7 +126,7 @@ fn device_routes() -> Router<AppState> {
     Router::new()
         .route("/devices", get(devices::list).post(devices::claim))
         .route("/devices/events", get(events::mine).post(events::publish))
-        .route("/devices/events/{*prefix}", get(events::mine_prefixed))
+        .route("/devices/events/{*prefix}", get(events::mine))
         .route(
             "/devices/{id}",
             get(devices::detail)
@@ -149,7 +149,7 @@ fn device_routes() -> Router<AppState> {
             get(calls::get_variable).post(calls::call_function),
         )
         .route("/events", get(events::firehose))
-        .route("/events/{*prefix}", get(events::firehose_prefixed))
+        .route("/events/{*prefix}", get(events::firehose))
 }
 
 async fn not_found() -> ApiError {
