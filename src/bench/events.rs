@@ -102,8 +102,8 @@ fn sent_nanos(block: &[u8]) -> Option<u64> {
     if !block.get(at)?.is_ascii_digit() {
         return None;
     }
-    let digits = block[at..].iter().take_while(|b| b.is_ascii_digit());
-    digits.fold(Some(0u64), |n, d| {
-        n?.checked_mul(10)?.checked_add(u64::from(d - b'0'))
+    let mut digits = block[at..].iter().take_while(|b| b.is_ascii_digit());
+    digits.try_fold(0u64, |n, d| {
+        n.checked_mul(10)?.checked_add(u64::from(d - b'0'))
     })
 }
