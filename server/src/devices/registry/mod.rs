@@ -2,16 +2,19 @@
 //! connection. The lock guards only in-memory maps; requests to a device clone its channel
 //! under the lock and await the answer after releasing it.
 
+mod requests;
+#[cfg(test)]
+mod tests;
+
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::time::Duration;
 
 use parking_lot::RwLock;
-use tokio::sync::{mpsc, oneshot};
+use tokio::sync::mpsc;
 
 use crate::clock::Clock;
-use crate::devices::types::{Command, DeviceError, DeviceInfo, HelloInfo, VarType, VarValue};
+use crate::devices::types::{Command, DeviceInfo, HelloInfo, VarType};
 use crate::events::{Event, EventBus};
 
 struct Conn {
@@ -262,177 +265,5 @@ impl Registry {
             public: false,
             owner,
         });
-    }
-
-    fn sender(&self, id: &str) -> Result<mpsc::Sender<Command>, DeviceError> {
-        self.devices
-            .read()
-            .get(id)
-            .and_then(|e| e.conn.as_ref().map(|c| c.tx.clone()))
-            .ok_or(DeviceError::Offline)
-    }
-
-    /// Sends a command built around a reply channel and waits up to `timeout` for the answer.
-    async fn request<T>(
-        &self,
-        id: &str,
-        timeout: Duration,
-        make: impl FnOnce(oneshot::Sender<Result<T, DeviceError>>) -> Command,
-    ) -> Result<T, DeviceError> {
-        let tx = self.sender(id)?;
-        let (reply, rx) = oneshot::channel();
-        let exchange = async move {
-            tx.send(make(reply))
-                .await
-                .map_err(|_| DeviceError::Offline)?;
-            // The connection dropped the reply: it closed mid-request.
-            rx.await.unwrap_or(Err(DeviceError::Offline))
-        };
-        tokio::time::timeout(timeout, exchange)
-            .await
-            .unwrap_or(Err(DeviceError::TimedOut))
-    }
-
-    pub async fn call_function(
-        &self,
-        id: &str,
-        name: &str,
-        arg: &str,
-        timeout: Duration,
-    ) -> Result<i32, DeviceError> {
-        let (name, arg) = (name.to_string(), arg.to_string());
-        self.request(id, timeout, |reply| Command::CallFunction {
-            name,
-            arg,
-            reply,
-        })
-        .await
-    }
-
-    pub async fn get_variable(
-        &self,
-        id: &str,
-        name: &str,
-        timeout: Duration,
-    ) -> Result<VarValue, DeviceError> {
-        let name = name.to_string();
-        self.request(id, timeout, |reply| Command::GetVariable { name, reply })
-            .await
-    }
-
-    pub async fn signal(&self, id: &str, on: bool, timeout: Duration) -> Result<(), DeviceError> {
-        let result = self
-            .request(id, timeout, |reply| Command::Signal { on, reply })
-            .await;
-        if result.is_ok() {
-            self.update(id, |d| d.signaling = on);
-        }
-        result
-    }
-
-    pub async fn describe(&self, id: &str, timeout: Duration) -> Result<(), DeviceError> {
-        self.request(id, timeout, |reply| Command::Describe { reply })
-            .await
-    }
-
-    /// Closes a device's live connection, if any.
-    pub fn disconnect(&self, id: &str) -> bool {
-        match self.sender(id) {
-            Ok(tx) => tx.try_send(Command::Disconnect).is_ok(),
-            Err(_) => false,
-        }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn registry() -> (Registry, EventBus) {
-        let bus = EventBus::new();
-        (Registry::new(bus.clone(), Clock::new()), bus)
-    }
-
-    #[tokio::test]
-    async fn online_offline_publishes_status_and_ignores_stale_connections() {
-        let (reg, bus) = registry();
-        let mut events = bus.subscribe();
-        let id = "0123456789abcdef01234567";
-        reg.upsert(id, |d| d.owner = Some("a@example.com".into()));
-        let (tx1, _rx1) = mpsc::channel(4);
-        let addr: SocketAddr = "10.0.0.7:4000".parse().unwrap();
-        let c1 = reg.connected(id, addr, &HelloInfo::default(), tx1);
-        let (tx2, _rx2) = mpsc::channel(4);
-        let c2 = reg.connected(id, addr, &HelloInfo::default(), tx2);
-        reg.disconnected(id, c1);
-        assert!(
-            reg.get(id).unwrap().online,
-            "a stale connection must not take the device offline"
-        );
-        reg.disconnected(id, c2);
-        let d = reg.get(id).unwrap();
-        assert!(!d.online);
-        assert_eq!(d.last_ip_address.as_deref(), Some("10.0.0.7"));
-        let e = events.recv().await.unwrap();
-        assert_eq!(
-            (e.name.as_str(), e.data.as_deref()),
-            ("spark/status", Some("online"))
-        );
-        assert_eq!(e.owner.as_deref(), Some("a@example.com"));
-        events.recv().await.unwrap();
-        let e = events.recv().await.unwrap();
-        assert_eq!(e.data.as_deref(), Some("offline"));
-    }
-
-    #[tokio::test]
-    async fn requests_reach_the_connection_and_time_out_without_an_answer() {
-        let (reg, _bus) = registry();
-        let id = "0123456789abcdef01234567";
-        assert_eq!(
-            reg.call_function(id, "led", "on", Duration::from_millis(50))
-                .await,
-            Err(DeviceError::Offline)
-        );
-        let (tx, mut rx) = mpsc::channel(4);
-        reg.connected(
-            id,
-            "127.0.0.1:1".parse().unwrap(),
-            &HelloInfo::default(),
-            tx,
-        );
-        let answer = tokio::spawn(async move {
-            if let Some(Command::CallFunction { arg, reply, .. }) = rx.recv().await {
-                let _ = reply.send(Ok(arg.len() as i32));
-            }
-            // Never answer the next one.
-            let _pending = rx.recv().await;
-            std::future::pending::<()>().await;
-        });
-        assert_eq!(
-            reg.call_function(id, "led", "four", Duration::from_secs(5))
-                .await,
-            Ok(4)
-        );
-        assert_eq!(
-            reg.get_variable(id, "temp", Duration::from_millis(50))
-                .await,
-            Err(DeviceError::TimedOut)
-        );
-        answer.abort();
-    }
-
-    #[test]
-    fn names_resolve_like_ids() {
-        let (reg, _bus) = registry();
-        reg.upsert("0123456789ABCDEF01234567", |d| d.name = Some("sim1".into()));
-        assert_eq!(
-            reg.resolve("sim1").as_deref(),
-            Some("0123456789abcdef01234567")
-        );
-        assert_eq!(
-            reg.resolve("0123456789ABCDEF01234567").as_deref(),
-            Some("0123456789abcdef01234567")
-        );
-        assert_eq!(reg.resolve("nope"), None);
     }
 }

@@ -1,0 +1,94 @@
+//! The registry's own tests: connection bookkeeping, requests and timeouts, names.
+
+use std::time::Duration;
+
+use super::*;
+use crate::devices::types::DeviceError;
+
+fn registry() -> (Registry, EventBus) {
+    let bus = EventBus::new();
+    (Registry::new(bus.clone(), Clock::new()), bus)
+}
+
+#[tokio::test]
+async fn online_offline_publishes_status_and_ignores_stale_connections() {
+    let (reg, bus) = registry();
+    let mut events = bus.subscribe();
+    let id = "0123456789abcdef01234567";
+    reg.upsert(id, |d| d.owner = Some("a@example.com".into()));
+    let (tx1, _rx1) = mpsc::channel(4);
+    let addr: SocketAddr = "10.0.0.7:4000".parse().unwrap();
+    let c1 = reg.connected(id, addr, &HelloInfo::default(), tx1);
+    let (tx2, _rx2) = mpsc::channel(4);
+    let c2 = reg.connected(id, addr, &HelloInfo::default(), tx2);
+    reg.disconnected(id, c1);
+    assert!(
+        reg.get(id).unwrap().online,
+        "a stale connection must not take the device offline"
+    );
+    reg.disconnected(id, c2);
+    let d = reg.get(id).unwrap();
+    assert!(!d.online);
+    assert_eq!(d.last_ip_address.as_deref(), Some("10.0.0.7"));
+    let e = events.recv().await.unwrap();
+    assert_eq!(
+        (e.name.as_str(), e.data.as_deref()),
+        ("spark/status", Some("online"))
+    );
+    assert_eq!(e.owner.as_deref(), Some("a@example.com"));
+    events.recv().await.unwrap();
+    let e = events.recv().await.unwrap();
+    assert_eq!(e.data.as_deref(), Some("offline"));
+}
+
+#[tokio::test]
+async fn requests_reach_the_connection_and_time_out_without_an_answer() {
+    let (reg, _bus) = registry();
+    let id = "0123456789abcdef01234567";
+    assert_eq!(
+        reg.call_function(id, "led", "on", Duration::from_millis(50))
+            .await,
+        Err(DeviceError::Offline)
+    );
+    let (tx, mut rx) = mpsc::channel(4);
+    reg.connected(
+        id,
+        "127.0.0.1:1".parse().unwrap(),
+        &HelloInfo::default(),
+        tx,
+    );
+    let answer = tokio::spawn(async move {
+        if let Some(Command::CallFunction { arg, reply, .. }) = rx.recv().await {
+            let _ = reply.send(Ok(arg.len() as i32));
+        }
+        // Never answer the next one.
+        let _pending = rx.recv().await;
+        std::future::pending::<()>().await;
+    });
+    assert_eq!(
+        reg.call_function(id, "led", "four", Duration::from_secs(5))
+            .await,
+        Ok(4)
+    );
+    assert_eq!(
+        reg.get_variable(id, "temp", Duration::from_millis(50))
+            .await,
+        Err(DeviceError::TimedOut)
+    );
+    answer.abort();
+}
+
+#[test]
+fn names_resolve_like_ids() {
+    let (reg, _bus) = registry();
+    reg.upsert("0123456789ABCDEF01234567", |d| d.name = Some("sim1".into()));
+    assert_eq!(
+        reg.resolve("sim1").as_deref(),
+        Some("0123456789abcdef01234567")
+    );
+    assert_eq!(
+        reg.resolve("0123456789ABCDEF01234567").as_deref(),
+        Some("0123456789abcdef01234567")
+    );
+    assert_eq!(reg.resolve("nope"), None);
+}
