@@ -104,3 +104,62 @@ pub fn summarize(samples: &mut [Duration]) -> Option<Summary> {
 pub fn ms(d: Duration) -> String {
     format!("{:.2} ms", d.as_secs_f64() * 1000.0)
 }
+
+/// A `spark-mock serve` child process (particle profile, ports 0) and its base URL. Its
+/// stdout is drained to the end: a closed pipe would make its next line fail.
+pub struct ServerProcess {
+    pub child: std::process::Child,
+    pub base: String,
+}
+
+impl ServerProcess {
+    pub async fn start(extra: &[&str]) -> anyhow::Result<Self> {
+        use std::io::{BufRead, BufReader};
+        use std::process::{Command, Stdio};
+
+        use anyhow::Context;
+
+        let mut child = Command::new(std::env::current_exe()?)
+            .args([
+                "serve",
+                "--port",
+                "0",
+                "--device-port",
+                "0",
+                "--profile",
+                "particle",
+            ])
+            .args(["--password-iterations", "1", "--log", "warn"])
+            .args(extra)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .context("cannot start the server process")?;
+        let stdout = child.stdout.take().context("server stdout")?;
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+                if let Some(rest) = line.split("listening on http://").nth(1) {
+                    if let Some(addr) = rest.split_whitespace().next() {
+                        let _ = tx.send(format!("http://{addr}"));
+                    }
+                }
+            }
+        });
+        let base = tokio::task::spawn_blocking(move || rx.recv_timeout(Duration::from_secs(60)))
+            .await?
+            .context("the server printed no address")?;
+        Ok(ServerProcess { child, base })
+    }
+
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+}
+
+impl Drop for ServerProcess {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
