@@ -16,6 +16,7 @@ pub const TOKEN: &str = "be0c0000000000000000000000000000000000be";
 
 pub struct Cloud {
     pub base: String,
+    pub state: AppState,
     pub devices: Vec<DeviceHandle>,
     _stop: tokio::sync::oneshot::Sender<()>,
 }
@@ -103,6 +104,7 @@ pub async fn start(n: usize) -> anyhow::Result<Cloud> {
     }
     Ok(Cloud {
         base,
+        state,
         devices,
         _stop: tx,
     })

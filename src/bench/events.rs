@@ -1,5 +1,5 @@
-//! Publish-to-receive latency over SSE: a `spark-mock serve` process, many subscribers on one
-//! user's stream, events published through the API, each carrying the instant it was sent.
+//! Publish-to-receive latency over SSE: many subscribers on one user's stream, events
+//! published through the API, each carrying the instant it was sent.
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -10,22 +10,12 @@ use super::cloud::{self, TOKEN};
 use super::{ms, summarize};
 
 pub async fn run(subscribers: usize, events: usize, gap: Duration) -> anyhow::Result<()> {
-    println!("starting a server process and {subscribers} event streams…");
-    let dir = std::env::temp_dir().join(format!("spark-mock-bench-{}", std::process::id()));
-    std::fs::create_dir_all(&dir)?;
-    let seed = dir.join("seed.toml");
-    std::fs::write(
-        &seed,
-        format!(
-            "[[users]]\nusername = \"{}\"\npassword = \"bench\"\n[[users.tokens]]\ntoken = \"{TOKEN}\"\nclient = \"particle\"\nexpires_in = 0\n",
-            cloud::USER
-        ),
-    )?;
-    let server = super::ServerProcess::start(&["--seed", &seed.display().to_string()]).await?;
+    println!("starting a cloud and {subscribers} event streams…");
+    let cloud = cloud::start(0).await?;
     let base = Arc::new(Instant::now());
     let client = cloud::client(1)?;
     let mut readers = Vec::new();
-    let addr = server.base.trim_start_matches("http://").to_string();
+    let addr = cloud.base.trim_start_matches("http://").to_string();
     for _ in 0..subscribers {
         // A subscriber is a bare TCP stream that sends one GET and scans the bytes it gets:
         // one task per stream and no client library, so the measuring side costs little
@@ -63,21 +53,12 @@ pub async fn run(subscribers: usize, events: usize, gap: Duration) -> anyhow::Re
         }));
     }
     // Every stream is open once the server lists it.
-    loop {
-        let state: serde_json::Value = client
-            .get(format!("{}/__mock/state", server.base))
-            .send()
-            .await?
-            .json()
-            .await?;
-        if state["subscriptions"].as_array().map_or(0, Vec::len) >= subscribers {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(20)).await;
+    while cloud.state.bus().subscriptions().len() < subscribers {
+        tokio::time::sleep(Duration::from_millis(5)).await;
     }
     let publish = |name: &'static str, data: String| {
         client
-            .post(format!("{}/v1/devices/events", server.base))
+            .post(format!("{}/v1/devices/events", cloud.base))
             .bearer_auth(TOKEN)
             .form(&[
                 ("name", name.to_string()),
@@ -107,8 +88,6 @@ pub async fn run(subscribers: usize, events: usize, gap: Duration) -> anyhow::Re
         ),
         None => println!("no event was delivered"),
     }
-    drop(server);
-    let _ = std::fs::remove_dir_all(&dir);
     Ok(())
 }
 

@@ -1,9 +1,12 @@
 //! N simulated cores from this process connect to a separate `spark-mock serve` process:
 //! handshakes per second, time until all are online, server RSS per connected device.
 
+use std::io::{BufRead, BufReader};
+use std::process::{Command, Stdio};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use anyhow::Context;
 use spark_mock_sim::{ConnectOptions, DeviceKey, Fleet, KeySource, Provisioner, SimDevice};
 
 /// VmRSS of a process in KiB (Linux).
@@ -14,8 +17,42 @@ fn rss_kib(pid: u32) -> Option<u64> {
 }
 
 pub async fn run(count: usize, max_connecting: usize) -> anyhow::Result<()> {
-    let server = super::ServerProcess::start(&[]).await?;
-    measure(&server.base, server.pid(), count, max_connecting).await
+    let exe = std::env::current_exe()?;
+    let mut child = Command::new(exe)
+        .args([
+            "serve",
+            "--port",
+            "0",
+            "--device-port",
+            "0",
+            "--profile",
+            "particle",
+        ])
+        .args(["--password-iterations", "1", "--log", "warn"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .context("cannot start the server process")?;
+    let pid = child.id();
+    let stdout = child.stdout.take().context("server stdout")?;
+    // Keep reading the server's stdout to the end: a closed pipe would make its next line fail.
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+            if let Some(rest) = line.split("listening on http://").nth(1) {
+                if let Some(addr) = rest.split_whitespace().next() {
+                    let _ = tx.send(format!("http://{addr}"));
+                }
+            }
+        }
+    });
+    let base = tokio::task::spawn_blocking(move || rx.recv_timeout(Duration::from_secs(60)))
+        .await?
+        .context("the server printed no address")?;
+    let result = measure(&base, pid, count, max_connecting).await;
+    let _ = child.kill();
+    let _ = child.wait();
+    result
 }
 
 async fn measure(base: &str, pid: u32, count: usize, max_connecting: usize) -> anyhow::Result<()> {
