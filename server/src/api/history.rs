@@ -21,8 +21,7 @@ fn successor(r: &Reason) -> Option<&str> {
     match r {
         Reason::ReplacedByGrant { new_token, .. }
         | Reason::ResetFromBuild { new_token }
-        | Reason::ResetByAdmin { new_token }
-        | Reason::Refreshed { new_token } => Some(new_token),
+        | Reason::ResetByAdmin { new_token } => Some(new_token),
         _ => None,
     }
 }

@@ -64,8 +64,6 @@ pub enum Reason {
     Revoked { route: String },
     /// The user's password was changed with `invalidate_tokens`.
     PasswordChanged,
-    /// The refresh token of this token was used; its successor took over.
-    Refreshed { new_token: String },
     /// The user was deleted.
     UserDeleted,
 }
@@ -92,7 +90,6 @@ impl Reason {
             Reason::ResetByAdmin { .. } => format!("reset through the admin API at {at}"),
             Reason::Revoked { route } => format!("revoked by {route} at {at}"),
             Reason::PasswordChanged => format!("password changed at {at}"),
-            Reason::Refreshed { .. } => format!("replaced by its refresh token at {at}"),
             Reason::UserDeleted => format!("user deleted at {at}"),
         }
     }
