@@ -88,10 +88,39 @@ impl Drop for Tracked {
     }
 }
 
+/// Events an event stream may fall behind by before it skips ahead.
+const STREAM_CAPACITY: usize = 1024;
+
+/// A filtered subscriber with its own channel.
+struct Stream {
+    id: u64,
+    filter: Filter,
+    tx: tokio::sync::mpsc::Sender<Arc<Event>>,
+}
+
+type Streams = Arc<parking_lot::Mutex<(u64, Vec<Stream>)>>;
+
+/// A filtered subscription: its events, and its place in the bus until dropped.
+pub struct FilteredEvents {
+    pub rx: tokio::sync::mpsc::Receiver<Arc<Event>>,
+    streams: Streams,
+    id: u64,
+}
+
+impl Drop for FilteredEvents {
+    fn drop(&mut self) {
+        self.streams.lock().1.retain(|s| s.id != self.id);
+    }
+}
+
 #[derive(Clone)]
 pub struct EventBus {
     tx: broadcast::Sender<Arc<Event>>,
     table: Table,
+    /// SSE streams: filtered when an event is published, each woken through its own channel,
+    /// so a thousand streams neither contend for one waiter list nor wake for events they
+    /// would drop.
+    streams: Streams,
 }
 
 impl Default for EventBus {
@@ -106,13 +135,36 @@ impl EventBus {
         EventBus {
             tx,
             table: Table::default(),
+            streams: Streams::default(),
         }
     }
 
     /// Publishes to every current subscriber; with none, the event is simply gone, as in
     /// the cloud.
     pub fn publish(&self, event: Event) {
-        let _ = self.tx.send(Arc::new(event));
+        let event = Arc::new(event);
+        for s in self.streams.lock().1.iter() {
+            if s.filter.matches(&event) {
+                // A stream that fell this far behind skips the event, as a lagging
+                // broadcast receiver would.
+                let _ = s.tx.try_send(event.clone());
+            }
+        }
+        let _ = self.tx.send(event);
+    }
+
+    /// Events that match `filter`, from now on, until the returned value is dropped.
+    pub fn subscribe_filtered(&self, filter: Filter) -> FilteredEvents {
+        let (tx, rx) = tokio::sync::mpsc::channel(STREAM_CAPACITY);
+        let mut streams = self.streams.lock();
+        streams.0 += 1;
+        let id = streams.0;
+        streams.1.push(Stream { id, filter, tx });
+        FilteredEvents {
+            rx,
+            streams: self.streams.clone(),
+            id,
+        }
     }
 
     pub fn subscribe(&self) -> broadcast::Receiver<Arc<Event>> {
@@ -198,5 +250,25 @@ mod tests {
         let mut rx = bus.subscribe();
         bus.publish(ev("x", "api", true, "a"));
         assert_eq!(rx.recv().await.unwrap().name, "x");
+    }
+
+    #[tokio::test]
+    async fn filtered_subscribers_get_only_their_events_until_dropped() {
+        let bus = EventBus::new();
+        let mut mine = bus.subscribe_filtered(Filter {
+            scope: Scope::Mine { user: "a".into() },
+            prefix: Some("temp".into()),
+        });
+        bus.publish(ev("humidity", "d", false, "a"));
+        bus.publish(ev("temp", "d", true, "b"));
+        bus.publish(ev("temperature", "d", false, "a"));
+        assert_eq!(mine.rx.recv().await.unwrap().name, "temperature");
+        assert!(mine.rx.try_recv().is_err(), "nothing else matched");
+        assert_eq!(bus.streams.lock().1.len(), 1);
+        drop(mine);
+        assert!(
+            bus.streams.lock().1.is_empty(),
+            "a dropped stream leaves the bus"
+        );
     }
 }

@@ -12,7 +12,7 @@ use axum::body::{Body, Bytes};
 use axum::extract::{Path, State};
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::Response;
-use tokio::sync::{broadcast, watch};
+use tokio::sync::watch;
 use tokio::time::Instant;
 
 use crate::api::auth::authenticate;
@@ -21,7 +21,7 @@ use crate::api::error::ApiError;
 use crate::api::profile::{ok, shape, Shape};
 use crate::api::request::ApiRequest;
 use crate::config::Profile;
-use crate::events::{Event, Filter, Scope, Subscription, Tracked};
+use crate::events::{Event, Filter, FilteredEvents, Scope, Subscription, Tracked};
 use crate::ratelimit::StreamSlot;
 use crate::state::AppState;
 
@@ -30,8 +30,8 @@ pub const KEEPALIVE: Duration = Duration::from_secs(9);
 
 struct Sse {
     started: bool,
-    rx: broadcast::Receiver<Arc<Event>>,
-    filter: Filter,
+    /// This stream's events, already filtered by the bus.
+    events: FilteredEvents,
     shape: &'static dyn Shape,
     profile: Profile,
     /// When the stream last sent anything; the ticker sends a keep-alive when it has been
@@ -96,15 +96,14 @@ async fn next_chunk(mut s: Sse) -> Option<(Result<Bytes, Infallible>, Sse)> {
     loop {
         let cutting = s.cut.is_some();
         tokio::select! {
-            got = s.rx.recv() => match got {
-                Ok(e) if s.filter.matches(&e) => {
+            got = s.events.rx.recv() => match got {
+                Some(e) => {
                     s.last_sent = Instant::now();
                     s.events_left = s.events_left.map(|n| n.saturating_sub(1));
                     let bytes = shared_frame(s.shape, s.profile, &e);
                     return Some((Ok(bytes), s));
                 }
-                Ok(_) | Err(broadcast::error::RecvError::Lagged(_)) => continue,
-                Err(broadcast::error::RecvError::Closed) => return None,
+                None => return None,
             },
             _ = async { if let Some(c) = s.cut.as_mut() { c.await } }, if cutting => return None,
             _ = s.ticker.tick() => {
@@ -154,8 +153,7 @@ fn open(state: &AppState, req: &ApiRequest, filter: Filter) -> Result<Response, 
         cut: faults.cut_after.map(|d| Box::pin(tokio::time::sleep(d))),
         keepalive: !faults.no_keepalive,
         started: false,
-        rx: state.bus().subscribe(),
-        filter,
+        events: state.bus().subscribe_filtered(filter),
         shape: shape(state.config().profile),
         profile: state.config().profile,
         last_sent: Instant::now(),
@@ -313,11 +311,10 @@ mod tests {
     ) -> Sse {
         Sse {
             started: false,
-            rx: bus.subscribe(),
-            filter: Filter {
+            events: bus.subscribe_filtered(Filter {
                 scope: Scope::All,
                 prefix: None,
-            },
+            }),
             shape: shape(profile),
             profile,
             last_sent: Instant::now(),
