@@ -171,10 +171,6 @@ impl EventBus {
         self.tx.subscribe()
     }
 
-    pub fn subscriber_count(&self) -> usize {
-        self.tx.receiver_count()
-    }
-
     /// Lists an open stream until the returned guard is dropped.
     pub fn track(&self, mut sub: Subscription) -> Tracked {
         let mut t = self.table.lock();

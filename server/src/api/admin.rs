@@ -117,15 +117,9 @@ pub async fn reset_token(
     State(state): State<AppState>,
     Path(username): Path<String>,
 ) -> Result<Response, ApiError> {
-    let now = state.clock().now();
-    let policy = state.policy();
-    let build = state.config().build_client_id.clone();
-    let lifetime = state.token_lifetime();
-    let issued = state.db(|db| {
-        db.user(&username)?;
-        Some(db.reset(&username, policy, &build, lifetime, false, now))
-    });
-    let issued = issued.ok_or_else(|| ApiError::message(StatusCode::NOT_FOUND, "Unknown user"))?;
+    let issued = state
+        .reset_token(&username, false)
+        .ok_or_else(|| ApiError::message(StatusCode::NOT_FOUND, "Unknown user"))?;
     tracing::info!(
         "{username}: token reset, {} invalidated",
         issued.invalidated.len()

@@ -18,7 +18,7 @@ use crate::clock::Clock;
 use crate::config::{Config, PolicyKind};
 use crate::devices::keys::{KeyFileError, KeyHome};
 use crate::devices::Registry;
-use crate::domain::db::Db;
+use crate::domain::db::{Db, Issued};
 use crate::domain::password::PasswordHash;
 use crate::domain::users::{builtin_clients, User};
 use crate::events::EventBus;
@@ -234,6 +234,20 @@ impl AppState {
 
     pub fn seed(&self) -> Seed {
         self.inner.seed.read().clone()
+    }
+
+    /// "Reset Token" for a user under the policy in force: replaces the token the Build page
+    /// shows with a fresh one for the Build client. `from_build` tells the history whether the
+    /// Settings page or the admin API did it. `None` if the user does not exist.
+    pub fn reset_token(&self, username: &str, from_build: bool) -> Option<Issued> {
+        let now = self.inner.clock.now();
+        let policy = self.policy();
+        let build = self.inner.config.build_client_id.clone();
+        let lifetime = self.token_lifetime();
+        self.db(|db| {
+            db.user(username)?;
+            Some(db.reset(username, policy, &build, lifetime, from_build, now))
+        })
     }
 
     /// Hashes a password off the async threads (PBKDF2 is deliberately slow).

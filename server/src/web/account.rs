@@ -113,14 +113,8 @@ fn pick<'a>(
 /// `single`, every valid token) with a fresh one for the Build client; the history says
 /// "reset from Build settings". `None` if the user no longer exists.
 pub fn reset(state: &AppState, username: &str) -> Option<ShownToken> {
+    let issued = state.reset_token(username, true)?;
     let now = state.clock().now();
-    let policy = state.policy();
-    let build = state.config().build_client_id.clone();
-    let lifetime = state.token_lifetime();
-    let issued = state.db(|db| {
-        db.user(username)?;
-        Some(db.reset(username, policy, &build, lifetime, true, now))
-    })?;
     tracing::info!(
         "{username}: token reset from Build settings, {} invalidated",
         issued.invalidated.len()

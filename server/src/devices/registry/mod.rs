@@ -100,14 +100,6 @@ impl Registry {
             .collect()
     }
 
-    pub fn online_count(&self) -> usize {
-        self.devices
-            .read()
-            .values()
-            .filter(|e| e.conn.is_some())
-            .count()
-    }
-
     /// Changes that must be persisted so far.
     pub fn generation(&self) -> u64 {
         self.generation.load(Ordering::Acquire)
