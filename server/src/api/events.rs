@@ -5,13 +5,17 @@
 //! `event: <name>` / `data: <json>` pairs, and the profile's keep-alive when idle.
 
 use std::convert::Infallible;
+use std::future::Future;
+use std::pin::Pin;
 use std::sync::{Arc, Weak};
+use std::task::{Context, Poll};
 use std::time::Duration;
 
 use axum::body::{Body, Bytes};
 use axum::extract::{Path, State};
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::Response;
+use http_body::Frame;
 use tokio::sync::watch;
 use tokio::time::Instant;
 
@@ -34,23 +38,33 @@ struct Sse {
     events: FilteredEvents,
     shape: &'static dyn Shape,
     profile: Profile,
-    /// When the stream last sent anything; the ticker sends a keep-alive when it has been
-    /// quiet for half of [`KEEPALIVE`], so no silence ever reaches it. One long-lived timer per
-    /// stream instead of one per event keeps a thousand-stream fan-out cheap.
-    last_sent: Instant,
+    /// Ticks every third of [`KEEPALIVE`], as spark-server checks every 3 s; after
+    /// [`QUIET_TICKS`] ticks with nothing sent, a keep-alive goes out, so no silence reaches
+    /// 9 s. One long-lived timer per stream, and no clock read per event, keep a
+    /// thousand-stream fan-out cheap.
     ticker: tokio::time::Interval,
+    /// Ticks since the stream last sent anything.
+    quiet_ticks: u32,
+    /// Events sent since `stopping` was last polled (see [`Sse::poll_frame`]).
+    unchecked: u32,
     /// Resolves when the server shuts down. Built once per stream, so waiting on it costs no
     /// re-registration per event (a thousand streams share the watch channel's lock).
-    stopping: std::pin::Pin<Box<dyn std::future::Future<Output = ()> + Send>>,
+    stopping: Pin<Box<dyn Future<Output = ()> + Send>>,
     /// A simultaneous-stream slot, held while the stream lives (rate limits on).
     _slot: Option<StreamSlot>,
     /// Lists the stream in `/__mock/state` while it lives.
     _tracked: Tracked,
     /// Injected faults: end after this many events / at this instant; no keep-alives.
     events_left: Option<u64>,
-    cut: Option<std::pin::Pin<Box<tokio::time::Sleep>>>,
+    cut: Option<Pin<Box<tokio::time::Sleep>>>,
     keepalive: bool,
 }
+
+/// Quiet ticks (a third of [`KEEPALIVE`] each) before a keep-alive: silences last 6 to 9 s.
+const QUIET_TICKS: u32 = 3;
+
+/// Under a steady flow of events the shutdown future is polled once per this many events.
+const STOP_CHECK_EVERY: u32 = 32;
 
 thread_local! {
     /// The last event rendered on this worker thread, so a thousand streams format it once
@@ -84,46 +98,75 @@ fn frame(shape: &dyn Shape, e: &Event) -> Bytes {
     Bytes::from(format!("event: {name}\ndata: {}\n\n", shape.event_data(e)))
 }
 
-async fn next_chunk(mut s: Sse) -> Option<(Result<Bytes, Infallible>, Sse)> {
-    if !s.started {
-        s.started = true;
-        s.last_sent = Instant::now();
-        return Some((Ok(Bytes::from_static(b":ok\n\n")), s));
-    }
-    if s.events_left == Some(0) {
-        return None;
-    }
-    loop {
-        let cutting = s.cut.is_some();
-        tokio::select! {
-            got = s.events.rx.recv() => match got {
-                Some(e) => {
-                    s.last_sent = Instant::now();
-                    s.events_left = s.events_left.map(|n| n.saturating_sub(1));
-                    let bytes = shared_frame(s.shape, s.profile, &e);
-                    return Some((Ok(bytes), s));
-                }
-                None => return None,
-            },
-            _ = async { if let Some(c) = s.cut.as_mut() { c.await } }, if cutting => return None,
-            _ = s.ticker.tick() => {
-                if s.keepalive && s.last_sent.elapsed() >= KEEPALIVE / 2 {
-                    s.last_sent = Instant::now();
-                    return Some((Ok(Bytes::from_static(s.shape.keepalive())), s));
-                }
-            }
-            _ = s.stopping.as_mut() => return None,
+/// The body polls its own parts rather than racing them in a `select!`: events come first,
+/// and the timer and the shutdown future are only polled when the stream is about to wait
+/// (or every [`STOP_CHECK_EVERY`] events), so an event costs one channel poll.
+impl http_body::Body for Sse {
+    type Data = Bytes;
+    type Error = Infallible;
+
+    fn poll_frame(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Bytes>, Infallible>>> {
+        let s = self.get_mut();
+        let data = |b: Bytes| Poll::Ready(Some(Ok(Frame::data(b))));
+        if !s.started {
+            s.started = true;
+            return data(Bytes::from_static(b":ok\n\n"));
         }
+        if s.events_left == Some(0) {
+            return Poll::Ready(None);
+        }
+        if let Some(cut) = s.cut.as_mut() {
+            if cut.as_mut().poll(cx).is_ready() {
+                return Poll::Ready(None);
+            }
+        }
+        match s.events.rx.poll_recv(cx) {
+            Poll::Ready(Some(e)) => {
+                s.unchecked += 1;
+                if s.unchecked >= STOP_CHECK_EVERY {
+                    s.unchecked = 0;
+                    if s.stopping.as_mut().poll(cx).is_ready() {
+                        return Poll::Ready(None);
+                    }
+                }
+                s.quiet_ticks = 0;
+                s.events_left = s.events_left.map(|n| n.saturating_sub(1));
+                return data(shared_frame(s.shape, s.profile, &e));
+            }
+            Poll::Ready(None) => return Poll::Ready(None),
+            Poll::Pending => {}
+        }
+        s.unchecked = 0;
+        if s.stopping.as_mut().poll(cx).is_ready() {
+            return Poll::Ready(None);
+        }
+        // Loop until the ticker is pending, so its waker is registered before we wait.
+        while s.ticker.poll_tick(cx).is_ready() {
+            s.quiet_ticks += 1;
+            if s.keepalive && s.quiet_ticks >= QUIET_TICKS {
+                s.quiet_ticks = 0;
+                return data(Bytes::from_static(s.shape.keepalive()));
+            }
+        }
+        Poll::Pending
     }
 }
 
 /// A future that resolves once the watch says `true` (or its sender is gone).
-fn stopping(
-    mut rx: watch::Receiver<bool>,
-) -> std::pin::Pin<Box<dyn std::future::Future<Output = ()> + Send>> {
+fn stopping(mut rx: watch::Receiver<bool>) -> Pin<Box<dyn Future<Output = ()> + Send>> {
     Box::pin(async move {
         let _ = rx.wait_for(|stop| *stop).await;
     })
+}
+
+fn ticker() -> tokio::time::Interval {
+    let period = KEEPALIVE / QUIET_TICKS;
+    let mut t = tokio::time::interval_at(Instant::now() + period, period);
+    t.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    t
 }
 
 /// Opens a stream after authenticating; auth errors go out as JSON before any stream.
@@ -156,15 +199,12 @@ fn open(state: &AppState, req: &ApiRequest, filter: Filter) -> Result<Response, 
         events: state.bus().subscribe_filtered(filter),
         shape: shape(state.config().profile),
         profile: state.config().profile,
-        last_sent: Instant::now(),
-        ticker: {
-            let mut t = tokio::time::interval_at(Instant::now() + KEEPALIVE / 2, KEEPALIVE / 2);
-            t.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-            t
-        },
+        ticker: ticker(),
+        quiet_ticks: 0,
+        unchecked: 0,
         stopping: stopping(state.shutdown_watch()),
     };
-    let body = Body::from_stream(futures_util::stream::unfold(sse, next_chunk));
+    let body = Body::new(sse);
     let mut resp = Response::new(body);
     *resp.status_mut() = StatusCode::OK;
     let h = resp.headers_mut();
@@ -317,8 +357,9 @@ mod tests {
             }),
             shape: shape(profile),
             profile,
-            last_sent: Instant::now(),
-            ticker: tokio::time::interval_at(Instant::now() + KEEPALIVE / 2, KEEPALIVE / 2),
+            ticker: ticker(),
+            quiet_ticks: 0,
+            unchecked: 0,
             stopping: stopping(stop.subscribe()),
             _slot: None,
             _tracked: bus.track(Subscription {
@@ -335,37 +376,75 @@ mod tests {
         }
     }
 
+    fn event(name: &str) -> Event {
+        Event {
+            name: name.into(),
+            data: None,
+            ttl: 60,
+            published_at: chrono::Utc::now(),
+            coreid: "api".into(),
+            public: true,
+            owner: None,
+        }
+    }
+
+    /// The stream's next chunk, as hyper would poll it.
+    async fn next_chunk(s: &mut Sse) -> Option<Bytes> {
+        use http_body_util::BodyExt;
+        let frame = s.frame().await?;
+        frame.ok()?.into_data().ok()
+    }
+
     /// Time is paused: the test runs instantly while the runtime's clock jumps ahead.
     #[tokio::test(start_paused = true)]
-    async fn an_idle_stream_sends_the_profiles_keepalive_within_nine_seconds() {
+    async fn an_idle_stream_sends_the_profiles_keepalive_every_nine_seconds() {
         let bus = EventBus::new();
         let stop = watch::channel(false).0;
         for (profile, bytes) in [
             (Profile::Spark2014, &b"\n"[..]),
             (Profile::Particle, &b":\n\n"[..]),
         ] {
-            let (first, s) = next_chunk(stream(&bus, profile, true, &stop))
-                .await
-                .unwrap();
-            assert_eq!(&first.unwrap()[..], b":ok\n\n");
-            let started = Instant::now();
-            let (ka, s) = next_chunk(s).await.unwrap();
-            assert_eq!(&ka.unwrap()[..], bytes);
-            assert!(started.elapsed() <= KEEPALIVE, "{:?}", started.elapsed());
-            let started = Instant::now();
-            let (_, _) = next_chunk(s).await.unwrap();
-            assert!(started.elapsed() <= KEEPALIVE);
+            let mut s = stream(&bus, profile, true, &stop);
+            assert_eq!(next_chunk(&mut s).await.as_deref(), Some(&b":ok\n\n"[..]));
+            for _ in 0..3 {
+                let started = Instant::now();
+                assert_eq!(next_chunk(&mut s).await.as_deref(), Some(bytes));
+                assert_eq!(started.elapsed(), KEEPALIVE);
+            }
         }
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn events_hold_the_keepalive_back_and_silences_stay_under_nine_seconds() {
+        let bus = EventBus::new();
+        let stop = watch::channel(false).0;
+        let mut s = stream(&bus, Profile::Particle, true, &stop);
+        next_chunk(&mut s).await;
+        let mut last = Instant::now();
+        // An event every 5 s for a minute: never 9 s of silence, so no keep-alive.
+        for _ in 0..12 {
+            tokio::time::sleep(Duration::from_secs(5)).await;
+            bus.publish(event("tick"));
+            let chunk = next_chunk(&mut s).await.unwrap_or_default();
+            assert!(chunk.starts_with(b"event: tick\n"), "{chunk:?}");
+            last = Instant::now();
+        }
+        // Then silence: the keep-alive comes after 6 to 9 s.
+        assert_eq!(next_chunk(&mut s).await.as_deref(), Some(&b":\n\n"[..]));
+        let quiet = last.elapsed();
+        assert!(
+            quiet >= Duration::from_secs(6) && quiet <= KEEPALIVE,
+            "{quiet:?}"
+        );
     }
 
     #[tokio::test(start_paused = true)]
     async fn without_keepalives_an_idle_stream_stays_silent() {
         let bus = EventBus::new();
         let stop = watch::channel(false).0;
-        let (_, s) = next_chunk(stream(&bus, Profile::Particle, false, &stop))
-            .await
-            .unwrap();
-        let silent = tokio::time::timeout(Duration::from_secs(60), next_chunk(s)).await;
+        let mut s = stream(&bus, Profile::Particle, false, &stop);
+        next_chunk(&mut s).await;
+        let silent = tokio::time::timeout(Duration::from_secs(60), next_chunk(&mut s)).await;
         assert!(silent.is_err(), "a keep-alive went out");
     }
 
@@ -373,13 +452,34 @@ mod tests {
     async fn shutdown_ends_a_waiting_stream() {
         let bus = EventBus::new();
         let stop = watch::channel(false).0;
-        let (_, s) = next_chunk(stream(&bus, Profile::Particle, false, &stop))
-            .await
-            .unwrap();
-        let waiting = tokio::spawn(next_chunk(s));
+        let mut s = stream(&bus, Profile::Particle, false, &stop);
+        next_chunk(&mut s).await;
+        let waiting = tokio::spawn(async move { next_chunk(&mut s).await });
         tokio::task::yield_now().await;
         stop.send_replace(true);
         let ended = tokio::time::timeout(Duration::from_secs(1), waiting).await;
         assert!(matches!(ended, Ok(Ok(None))), "the stream did not end");
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn shutdown_ends_a_stream_that_never_runs_dry() {
+        let bus = EventBus::new();
+        let stop = watch::channel(false).0;
+        let mut s = stream(&bus, Profile::Particle, false, &stop);
+        next_chunk(&mut s).await;
+        stop.send_replace(true);
+        let mut sent = 0;
+        loop {
+            // Keep events queued, so the stream never waits.
+            bus.publish(event("flood"));
+            match next_chunk(&mut s).await {
+                Some(_) => sent += 1,
+                None => break,
+            }
+            assert!(
+                sent <= STOP_CHECK_EVERY,
+                "still streaming after {sent} events"
+            );
+        }
     }
 }
