@@ -1,15 +1,30 @@
 //! Publish-to-receive latency over SSE: many subscribers on one user's stream, events
 //! published through the API, each carrying the instant it was sent.
+//!
+//! `--baseline` runs the same fan-out over bare TCP first (no HTTP, no cloud: one writer task
+//! per connection fed by a channel, as the server's streams are), so the figures can be read
+//! against what this machine's kernel and runtime cost on their own.
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
+use tokio::task::JoinHandle;
 
 use super::cloud::{self, TOKEN};
 use super::{ms, summarize};
 
-pub async fn run(subscribers: usize, events: usize, gap: Duration) -> anyhow::Result<()> {
+pub async fn run(
+    subscribers: usize,
+    events: usize,
+    gap: Duration,
+    baseline: bool,
+) -> anyhow::Result<()> {
+    if baseline {
+        let lat = bare_tcp(subscribers, events, gap).await?;
+        report("bare TCP, no HTTP (baseline)", subscribers, events, lat);
+    }
     println!("starting a cloud and {subscribers} event streams…");
     let cloud = cloud::start(0).await?;
     let base = Arc::new(Instant::now());
@@ -20,37 +35,12 @@ pub async fn run(subscribers: usize, events: usize, gap: Duration) -> anyhow::Re
         // A subscriber is a bare TCP stream that sends one GET and scans the bytes it gets:
         // one task per stream and no client library, so the measuring side costs little
         // next to the server, which shares these two cores with it (as wrk does).
-        let mut stream = tokio::net::TcpStream::connect(&addr).await?;
+        let mut stream = TcpStream::connect(&addr).await?;
         let request = format!(
             "GET /v1/devices/events/bench HTTP/1.1\r\nHost: {addr}\r\nAuthorization: Bearer {TOKEN}\r\nAccept: text/event-stream\r\n\r\n"
         );
         stream.write_all(request.as_bytes()).await?;
-        let base = base.clone();
-        readers.push(tokio::spawn(async move {
-            let mut lat = Vec::new();
-            let mut pending: Vec<u8> = Vec::new();
-            let mut buf = vec![0u8; 16 * 1024];
-            while let Ok(n) = stream.read(&mut buf).await {
-                if n == 0 {
-                    break;
-                }
-                let now = base.elapsed();
-                pending.extend_from_slice(&buf[..n]);
-                let mut start = 0;
-                while let Some(end) = find(&pending[start..], b"\n\n") {
-                    let block = &pending[start..start + end];
-                    start += end + 2;
-                    if find(block, b"event: bench-end").is_some() {
-                        return lat;
-                    }
-                    if let Some(sent) = sent_nanos(block) {
-                        lat.push(now.saturating_sub(Duration::from_nanos(sent)));
-                    }
-                }
-                pending.drain(..start);
-            }
-            lat
-        }));
+        readers.push(tokio::spawn(read_latencies(stream, base.clone())));
     }
     // Every stream is open once the server lists it.
     while cloud.state.bus().subscriptions().len() < subscribers {
@@ -73,22 +63,106 @@ pub async fn run(subscribers: usize, events: usize, gap: Duration) -> anyhow::Re
         tokio::time::sleep(gap).await;
     }
     publish("bench-end", String::new()).await?;
-    let mut all = Vec::new();
-    for r in readers {
-        all.extend(r.await?);
-    }
+    let lat = collect(readers).await?;
+    report("publish → receive over SSE", subscribers, events, lat);
+    Ok(())
+}
+
+fn report(what: &str, subscribers: usize, events: usize, mut all: Vec<Duration>) {
     let expected = subscribers * events;
     match summarize(&mut all) {
         Some(s) => println!(
-            "publish → receive over SSE, {subscribers} subscribers, {events} events: {} of {expected} delivered; p50 {}, p99 {}, max {}",
+            "{what}, {subscribers} subscribers, {events} events: {} of {expected} delivered; p50 {}, p99 {}, max {}",
             all.len(),
             ms(s.p50),
             ms(s.p99),
             ms(s.max)
         ),
-        None => println!("no event was delivered"),
+        None => println!("{what}: no event was delivered"),
     }
-    Ok(())
+}
+
+async fn collect(readers: Vec<JoinHandle<Vec<Duration>>>) -> anyhow::Result<Vec<Duration>> {
+    let mut all = Vec::new();
+    for r in readers {
+        all.extend(r.await?);
+    }
+    Ok(all)
+}
+
+/// Reads SSE frames until `event: bench-end`, noting each frame's latency.
+async fn read_latencies(mut stream: TcpStream, base: Arc<Instant>) -> Vec<Duration> {
+    let mut lat = Vec::new();
+    let mut pending: Vec<u8> = Vec::new();
+    let mut buf = vec![0u8; 16 * 1024];
+    while let Ok(n) = stream.read(&mut buf).await {
+        if n == 0 {
+            break;
+        }
+        let now = base.elapsed();
+        pending.extend_from_slice(&buf[..n]);
+        let mut start = 0;
+        while let Some(end) = find(&pending[start..], b"\n\n") {
+            let block = &pending[start..start + end];
+            start += end + 2;
+            if find(block, b"event: bench-end").is_some() {
+                return lat;
+            }
+            if let Some(sent) = sent_nanos(block) {
+                lat.push(now.saturating_sub(Duration::from_nanos(sent)));
+            }
+        }
+        pending.drain(..start);
+    }
+    lat
+}
+
+/// One rendered frame, shared by every writer.
+type Frame = Arc<[u8]>;
+
+/// The same fan-out without the cloud: each accepted connection gets a writer task fed by a
+/// channel, and the frames look like the cloud's.
+async fn bare_tcp(
+    subscribers: usize,
+    events: usize,
+    gap: Duration,
+) -> anyhow::Result<Vec<Duration>> {
+    println!("baseline: {subscribers} bare TCP streams…");
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+    let addr = listener.local_addr()?;
+    let base = Arc::new(Instant::now());
+    let mut writers = Vec::new();
+    let mut readers = Vec::new();
+    for _ in 0..subscribers {
+        let client = TcpStream::connect(addr).await?;
+        let (mut server, _) = listener.accept().await?;
+        server.set_nodelay(true)?;
+        let (tx, mut rx) = tokio::sync::mpsc::channel::<Frame>(1024);
+        tokio::spawn(async move {
+            while let Some(frame) = rx.recv().await {
+                if server.write_all(&frame).await.is_err() {
+                    break;
+                }
+            }
+        });
+        writers.push(tx);
+        readers.push(tokio::spawn(read_latencies(client, base.clone())));
+    }
+    let send = |frame: Frame| {
+        for w in &writers {
+            let _ = w.try_send(frame.clone());
+        }
+    };
+    for _ in 0..events {
+        let sent = base.elapsed().as_nanos();
+        send(Arc::from(
+            format!("event: bench\ndata: {{\"data\":\"{sent}\",\"ttl\":60,\"published_at\":\"2026-11-28T00:00:00.000Z\",\"coreid\":\"api\"}}\n\n")
+                .into_bytes(),
+        ));
+        tokio::time::sleep(gap).await;
+    }
+    send(Arc::from(&b"event: bench-end\ndata: {}\n\n"[..]));
+    collect(readers).await
 }
 
 fn find(hay: &[u8], needle: &[u8]) -> Option<usize> {

@@ -4,7 +4,8 @@
 //!   second, time until all are online, server RSS per connected device.
 //! - `calls`: function calls and variable reads through connected cores over HTTP, at
 //!   several concurrencies: calls per second, p50 and p99 latency.
-//! - `events`: publish-to-receive latency over SSE with many subscribers.
+//! - `events`: publish-to-receive latency over SSE with many subscribers (`--baseline`: the
+//!   same fan-out over bare TCP first).
 //!
 //! Build with `--release`: debug builds are 10-50x slower.
 
@@ -56,6 +57,10 @@ pub enum Which {
         events: usize,
         #[arg(long, default_value_t = 10)]
         gap_ms: u64,
+        /// First run the same fan-out over bare TCP, without HTTP or the cloud: this
+        /// machine's floor.
+        #[arg(long)]
+        baseline: bool,
     },
 }
 
@@ -77,7 +82,8 @@ pub async fn run(opts: BenchOpts) -> anyhow::Result<()> {
             subscribers,
             events,
             gap_ms,
-        } => events::run(subscribers, events, Duration::from_millis(gap_ms)).await,
+            baseline,
+        } => events::run(subscribers, events, Duration::from_millis(gap_ms), baseline).await,
     }
 }
 

@@ -1,0 +1,70 @@
+//! `spark-mock bench`: each benchmark runs end to end (tiny sizes, a debug build) and prints
+//! its figures with nothing lost. Timings are never asserted here; they belong to the
+//! benchmark's own output.
+
+mod common;
+
+use common::bin::command;
+
+fn run(args: &[&str]) -> String {
+    let out = command(args, &[]).output().expect("run spark-mock");
+    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert!(
+        out.status.success(),
+        "{args:?} exited {:?}\nstdout:\n{stdout}\nstderr:\n{}",
+        out.status.code(),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    stdout
+}
+
+#[test]
+fn bench_calls_reports_both_kinds_at_each_concurrency_without_errors() {
+    let out = run(&[
+        "bench",
+        "calls",
+        "--devices",
+        "2",
+        "--seconds",
+        "0.3",
+        "--concurrency",
+        "1,4",
+    ]);
+    let rows: Vec<Vec<&str>> = out
+        .lines()
+        .filter(|l| l.starts_with("function call") || l.starts_with("variable read"))
+        .map(|l| l.split_whitespace().collect())
+        .collect();
+    assert_eq!(rows.len(), 4, "{out}");
+    for row in &rows {
+        // what(2 words) concurrency calls/s p50 ms p99 ms errors
+        let calls: f64 = row[3].parse().unwrap_or(0.0);
+        assert!(calls > 0.0, "no calls completed: {out}");
+        assert_eq!(row.last(), Some(&"0"), "errors: {out}");
+    }
+}
+
+#[test]
+fn bench_events_delivers_every_event_to_every_subscriber_and_to_the_baseline() {
+    let out = run(&[
+        "bench",
+        "events",
+        "--subscribers",
+        "5",
+        "--events",
+        "4",
+        "--gap-ms",
+        "1",
+        "--baseline",
+    ]);
+    let delivered: Vec<&str> = out.lines().filter(|l| l.contains("delivered")).collect();
+    assert_eq!(delivered.len(), 2, "{out}");
+    assert!(delivered[0].starts_with("bare TCP"), "{out}");
+    assert!(
+        delivered[1].starts_with("publish → receive over SSE"),
+        "{out}"
+    );
+    for line in delivered {
+        assert!(line.contains("20 of 20 delivered"), "{out}");
+    }
+}
