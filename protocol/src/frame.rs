@@ -26,6 +26,12 @@ pub enum FrameError {
     TooLong { len: usize, max: usize },
 }
 
+/// The frame length (the value of the 2-byte prefix) that a CoAP message of `plaintext_len`
+/// bytes seals to: PKCS#7 always pads, adding a whole block to a multiple of 16.
+pub fn sealed_len(plaintext_len: usize) -> usize {
+    (plaintext_len / BLOCK_LEN + 1) * BLOCK_LEN
+}
+
 /// Prefixes `ciphertext` with its length. Fails only above 65535 bytes.
 pub fn encode_frame(ciphertext: &[u8]) -> Result<Vec<u8>, FrameError> {
     let len = u16::try_from(ciphertext.len()).map_err(|_| FrameError::TooLong {
@@ -125,6 +131,22 @@ impl FrameDecoder {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn sealed_len_matches_what_the_sealer_writes() {
+        let keys = crate::SessionKeys::from_credentials(&[7u8; 40]);
+        for n in [0usize, 1, 15, 16, 17, 31, 32, 639, 640] {
+            let mut sealer = crate::Session::new(keys.clone()).into_split().0;
+            let frame = sealer.seal(&vec![0x40; n]).expect("seal");
+            assert_eq!(
+                frame.len() - LEN_PREFIX,
+                sealed_len(n),
+                "plaintext of {n} bytes"
+            );
+        }
+        assert_eq!(sealed_len(639), CORE_MAX_FRAME_LEN);
+        assert!(sealed_len(640) > CORE_MAX_FRAME_LEN);
+    }
 
     #[test]
     fn split_input_yields_frames() {

@@ -143,7 +143,15 @@ pub async fn handle(
     let outbox = Outbox::spawn(est.writer, WRITE_QUEUE, settings.write_timeout, id.clone());
     let conn_id = registry.connected(&id, remote, &info, tx);
     tracing::info!("{id} online from {remote} (platform {platform_id})");
-    let live = Live::new(&id, &state, &settings, outbox, est.hello_id, conn_id);
+    let live = Live::new(
+        &id,
+        &state,
+        &settings,
+        outbox,
+        est.hello_id,
+        conn_id,
+        platform_id,
+    );
     let end = live.run(est.reader, commands, shutdown).await;
     match end {
         Ok(End::Closed) => tracing::info!("{id} offline: the device closed the connection"),

@@ -48,6 +48,9 @@ pub struct Live<'a> {
     pub(super) bus: Option<broadcast::Receiver<Arc<Event>>>,
     pub(super) last_heard: Instant,
     last_ping: Instant,
+    /// The largest frame the device can take: 640 bytes on a Core, whose receive buffer
+    /// overflows (and drops the link) on anything longer.
+    max_frame_to_device: Option<usize>,
 }
 
 impl<'a> Live<'a> {
@@ -58,6 +61,7 @@ impl<'a> Live<'a> {
         out: Outbox,
         hello_id: u16,
         conn_id: u64,
+        platform_id: u16,
     ) -> Self {
         let mut ids = IdChecker::new();
         ids.hello(hello_id);
@@ -77,6 +81,8 @@ impl<'a> Live<'a> {
             bus: None,
             last_heard: now,
             last_ping: now,
+            max_frame_to_device: (platform_id == 0)
+                .then_some(spark_mock_protocol::frame::CORE_MAX_FRAME_LEN),
         }
     }
 
@@ -172,10 +178,28 @@ impl<'a> Live<'a> {
             return Ok(());
         }
         let owner = self.state.devices().get(self.id).and_then(|d| d.owner);
-        match self.subs.deliver(e, owner.as_deref()) {
-            Some(w) => self.send_new(Message::EventToDevice(w), Token::EMPTY),
-            None => Ok(()),
+        let Some(w) = self.subs.deliver(e, owner.as_deref()) else {
+            return Ok(());
+        };
+        let message = Message::EventToDevice(w);
+        if let Some(max) = self.max_frame_to_device {
+            // The message id does not change the length, so size it before taking one.
+            let len = Packet::new(message.clone(), 0, Token::EMPTY)
+                .encode()
+                .map_or(usize::MAX, |b| {
+                    spark_mock_protocol::frame::sealed_len(b.len())
+                });
+            if len > max {
+                tracing::warn!(
+                    "{}: event {:?} not sent: its frame would be {len} bytes, more than this \
+                     device's {max}",
+                    self.id,
+                    e.name
+                );
+                return Ok(());
+            }
         }
+        self.send_new(message, Token::EMPTY)
     }
 
     /// Sends a request that expects an answer under a fresh token.

@@ -70,9 +70,14 @@ impl Device {
         })
     }
 
-    /// Sends Hello and reads the server's Hello.
+    /// Sends a Core's Hello and reads the server's Hello.
     pub async fn hello(&mut self) {
-        self.send(Message::Hello(Hello::core()), Token::EMPTY).await;
+        self.hello_as(Hello::core()).await;
+    }
+
+    /// Sends the given Hello and reads the server's Hello.
+    pub async fn hello_as(&mut self, hello: Hello) {
+        self.send(Message::Hello(hello), Token::EMPTY).await;
         let h = self.recv().await;
         assert_eq!(h.message, Message::ServerHello, "{h:?}");
         assert_eq!(

@@ -2,7 +2,7 @@
 //! (reserved `spark*` names dropped); bus events reach the devices whose subscriptions match,
 //! in each of the Core's subscribe forms, and only what their owner may see.
 
-use spark_mock_protocol::messages::{Description, Event as WireEvent, Subscribe};
+use spark_mock_protocol::messages::{Description, Event as WireEvent, Hello, Subscribe};
 use spark_mock_protocol::{Message, Token};
 use spark_mock_server::events::Event;
 
@@ -129,5 +129,46 @@ async fn bus_events_reach_matching_subscribers_only() {
     assert_eq!(
         names(names_until(&mut d, "zz-d").await),
         ["temperature/inside", "zz-d"]
+    );
+}
+
+/// A Core's receive buffer is 640 bytes: an event that would not fit is not sent to a Core
+/// (it would drop the link), while a Photon, which has room, still gets it.
+#[tokio::test]
+async fn events_too_big_for_a_cores_frame_skip_cores_only() {
+    let port = Port::default().await;
+    let mut core = port.online(&Description::default()).await;
+    let mut photon = port
+        .online_as(&Description::default(), |id| Hello::photon(id.as_bytes()))
+        .await;
+    for dev in [&mut core, &mut photon] {
+        let id = dev
+            .send(Message::Subscribe(Subscribe::all("big")), Token::EMPTY)
+            .await;
+        let ack = dev.recv().await;
+        assert_eq!((ack.message, ack.message_id), (Message::EmptyAck, id));
+    }
+    let mut huge = event("big-huge", "api", true, OWNER);
+    huge.data = Some("x".repeat(700));
+    let mut fits = event("big-fits", "api", true, OWNER);
+    // An event whose frame stays within 640 bytes still goes to the Core.
+    fits.data = Some("y".repeat(600));
+    let bus = port.state.bus();
+    for e in [
+        event("big-small", "api", true, OWNER),
+        huge,
+        fits,
+        event("big-end", "api", true, OWNER),
+    ] {
+        bus.publish(e);
+    }
+    let names = |v: Vec<WireEvent>| v.into_iter().map(|e| e.name).collect::<Vec<_>>();
+    assert_eq!(
+        names(names_until(&mut core, "big-end").await),
+        ["big-small", "big-fits", "big-end"]
+    );
+    assert_eq!(
+        names(names_until(&mut photon, "big-end").await),
+        ["big-small", "big-huge", "big-fits", "big-end"]
     );
 }

@@ -120,14 +120,25 @@ impl Port {
         self.state.bus().subscribe()
     }
 
-    /// A provisioned, owned device past Hello whose Describe has been answered.
+    /// A provisioned, owned Core past Hello whose Describe has been answered.
     pub async fn online(&self, desc: &Description) -> Device {
+        self.online_as(desc, |_| spark_mock_protocol::messages::Hello::core())
+            .await
+    }
+
+    /// As [`Port::online`], with the Hello `hello` makes from the device id.
+    pub async fn online_as(
+        &self,
+        desc: &Description,
+        hello: impl FnOnce(&DeviceId) -> spark_mock_protocol::messages::Hello,
+    ) -> Device {
         let id = new_id();
         self.provision(&id, device_key(), Some(OWNER));
+        let h = hello(&id);
         let mut d = Device::connect(self, id, device_key(), false)
             .await
             .expect("handshake");
-        d.hello().await;
+        d.hello_as(h).await;
         d.answer_describe(desc).await;
         d
     }
