@@ -80,6 +80,7 @@ pub async fn state(State(state): State<AppState>) -> Response {
                 "connection": d.online.then(|| json!({
                     "remote_addr": d.last_ip_address,
                     "since": d.last_handshake_at.map(iso_millis),
+                    "subscriptions": state.devices().subscriptions(&d.id),
                 })),
                 "last_heard": d.last_heard.map(iso_millis),
                 "last_ip_address": d.last_ip_address,

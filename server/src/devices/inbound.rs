@@ -45,6 +45,9 @@ impl Live<'_> {
                 if self.bus.is_none() {
                     self.bus = Some(self.state.bus().subscribe());
                 }
+                self.state
+                    .devices()
+                    .set_subscriptions(self.id, self.conn_id, self.subs.views());
                 self.queue(Packet::empty_ack(id))
             }
             Message::Response(r) => {

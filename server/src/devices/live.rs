@@ -36,7 +36,7 @@ pub enum End {
 pub struct Live<'a> {
     pub(super) id: &'a str,
     /// The registry's id for this connection, for `disconnected`.
-    conn_id: u64,
+    pub(super) conn_id: u64,
     pub(super) state: &'a AppState,
     settings: &'a Settings,
     out: Outbox,

@@ -22,4 +22,5 @@ pub mod types;
 
 pub use port::{serve_devices, DevicePortError};
 pub use registry::Registry;
+pub use subscriptions::SubscriptionView;
 pub use types::{Command, DeviceError, DeviceInfo, HelloInfo, VarType, VarValue};

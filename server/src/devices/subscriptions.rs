@@ -38,6 +38,17 @@ impl Sub {
     }
 }
 
+/// A subscription as `/__mock/state` lists it: the Core's three filters.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
+pub struct SubscriptionView {
+    /// The name prefix; `None` matches every name.
+    pub prefix: Option<String>,
+    /// Uri-Query `u`: only events of the device's owner.
+    pub my_devices: bool,
+    /// Only this device's events.
+    pub device_id: Option<String>,
+}
+
 /// The subscriptions of one connection.
 #[derive(Debug, Default)]
 pub struct Subscriptions {
@@ -69,6 +80,18 @@ impl Subscriptions {
         }
         self.subs.push(sub);
         Ok(())
+    }
+
+    /// The subscriptions, in the order the device sent them.
+    pub fn views(&self) -> Vec<SubscriptionView> {
+        self.subs
+            .iter()
+            .map(|s| SubscriptionView {
+                prefix: s.prefix.clone(),
+                my_devices: s.my_devices,
+                device_id: s.device_id.clone(),
+            })
+            .collect()
     }
 
     /// Whether any subscription could match by name alone (a cheap first check before the

@@ -190,3 +190,40 @@ async fn one_shutdown_stops_the_api_and_the_device_port() {
     assert!(done.expect("task").is_ok());
     assert_eq!(state.device_addr(), None);
 }
+
+/// `/__mock/state` lists what each connected device subscribed to, in the Core's terms; a
+/// second identical Subscribe is listed once.
+#[tokio::test]
+async fn state_lists_a_devices_subscriptions() {
+    use spark_mock_protocol::messages::Subscribe;
+    use spark_mock_protocol::{Message, Token};
+
+    let port = Port::with_user().await;
+    let mut dev = port.online(&Description::default()).await;
+    let other = "aaaaaaaaaaaaaaaaaaaaaaaa";
+    for sub in [
+        Subscribe::all("temp"),
+        Subscribe::my_devices("door"),
+        Subscribe::device(other),
+        Subscribe::all("temp"),
+    ] {
+        let id = dev.send(Message::Subscribe(sub), Token::EMPTY).await;
+        let ack = dev.recv().await;
+        assert_eq!((ack.message, ack.message_id), (Message::EmptyAck, id));
+    }
+    let (status, body) = call(&port.state, Method::GET, "/__mock/state", None).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let device = body["devices"]
+        .as_array()
+        .and_then(|d| d.iter().find(|d| d["id"] == dev.id.to_hex()))
+        .unwrap_or_else(|| panic!("device missing: {body}"));
+    assert_eq!(
+        device["connection"]["subscriptions"],
+        json!([
+            {"prefix": "temp", "my_devices": false, "device_id": null},
+            {"prefix": "door", "my_devices": true, "device_id": null},
+            {"prefix": null, "my_devices": false, "device_id": other},
+        ]),
+        "{device}"
+    );
+}

@@ -14,12 +14,16 @@ use parking_lot::RwLock;
 use tokio::sync::mpsc;
 
 use crate::clock::Clock;
+use crate::devices::subscriptions::SubscriptionView;
 use crate::devices::types::{Command, DeviceInfo, HelloInfo, VarType};
 use crate::events::{Event, EventBus};
 
 struct Conn {
     id: u64,
     tx: mpsc::Sender<Command>,
+    /// What the device subscribed to on this connection (a Core subscribes again after
+    /// every reconnect).
+    subscriptions: Vec<SubscriptionView>,
 }
 
 struct Entry {
@@ -172,7 +176,11 @@ impl Registry {
             i.platform_id = hello.platform_id;
             i.product_id = hello.product_id;
             i.firmware_version = hello.firmware_version;
-            let old = entry.conn.replace(Conn { id: conn_id, tx });
+            let old = entry.conn.replace(Conn {
+                id: conn_id,
+                tx,
+                subscriptions: Vec::new(),
+            });
             (old, entry.info.owner.clone())
         };
         if let Some(old) = old {
@@ -199,6 +207,29 @@ impl Registry {
             entry.info.owner.clone()
         };
         self.status_event(id, owner, "offline");
+    }
+
+    /// Records a connection's subscriptions, unless a newer connection has replaced it.
+    pub fn set_subscriptions(&self, id: &str, conn_id: u64, subs: Vec<SubscriptionView>) {
+        if let Some(conn) = self
+            .devices
+            .write()
+            .get_mut(id)
+            .and_then(|e| e.conn.as_mut())
+            .filter(|c| c.id == conn_id)
+        {
+            conn.subscriptions = subs;
+        }
+    }
+
+    /// The live connection's subscriptions; empty when the device is offline.
+    pub fn subscriptions(&self, id: &str) -> Vec<SubscriptionView> {
+        self.devices
+            .read()
+            .get(&id.to_ascii_lowercase())
+            .and_then(|e| e.conn.as_ref())
+            .map(|c| c.subscriptions.clone())
+            .unwrap_or_default()
     }
 
     /// Notes that a device was heard from.
