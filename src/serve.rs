@@ -100,6 +100,7 @@ pub async fn demo(opts: ServeOpts) -> anyhow::Result<()> {
             client: "spark".to_string(),
             expires_in: Some(0),
         }],
+        ..SeedUser::default()
     });
     serve(opts, Some(seed)).await
 }

@@ -90,6 +90,7 @@ impl LocalServer {
                     first_name: u.first_name.clone(),
                     last_name: None,
                     tokens: Vec::new(),
+                    ..SeedUser::default()
                 })
                 .collect(),
             clients: Vec::new(),

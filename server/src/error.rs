@@ -14,6 +14,8 @@ pub enum OAuthKind {
     InvalidToken,
     RateLimitExceeded,
     ServerError,
+    /// Particle's fork: the password was right, the second factor is missing (403).
+    MfaRequired,
 }
 
 impl OAuthKind {
@@ -26,6 +28,7 @@ impl OAuthKind {
             OAuthKind::InvalidToken => "invalid_token",
             OAuthKind::RateLimitExceeded => "rate_limit_exceeded",
             OAuthKind::ServerError => "server_error",
+            OAuthKind::MfaRequired => "mfa_required",
         }
     }
 }
@@ -42,6 +45,8 @@ impl fmt::Display for OAuthKind {
 pub struct OAuthError {
     pub kind: OAuthKind,
     pub description: Cow<'static, str>,
+    /// With `mfa_required`: the token the OTP or recovery-code grant must bring back.
+    pub mfa_token: Option<String>,
 }
 
 impl OAuthError {
@@ -49,6 +54,13 @@ impl OAuthError {
         OAuthError {
             kind,
             description: description.into(),
+            mfa_token: None,
+        }
+    }
+    pub fn mfa_required(mfa_token: String) -> Self {
+        OAuthError {
+            mfa_token: Some(mfa_token),
+            ..Self::new(OAuthKind::MfaRequired, text::MFA_REQUIRED)
         }
     }
     pub fn invalid_request(d: impl Into<Cow<'static, str>>) -> Self {
@@ -78,6 +90,13 @@ pub mod text {
     pub const NO_REFRESH: &str = "No \"refresh_token\" parameter";
     pub const BAD_REFRESH: &str = "Invalid refresh token";
     pub const REFRESH_EXPIRED: &str = "Refresh token has expired";
+    pub const MFA_REQUIRED: &str = "Multi-factor authentication required";
+    pub const MFA_OTP_FIELDS: &str = "You must provide otp and mfa token.";
+    /// The recovery-code, bad-token and bad-code texts are not documented: chosen to match.
+    pub const MFA_RECOVERY_FIELDS: &str = "You must provide recovery code and mfa token.";
+    pub const MFA_BAD_TOKEN: &str = "Invalid or expired mfa token";
+    pub const MFA_BAD_OTP: &str = "Invalid otp";
+    pub const MFA_BAD_RECOVERY_CODE: &str = "Invalid recovery code";
     pub const TOKEN_NOT_FOUND: &str = "The access token was not found";
     pub const TOKEN_INVALID: &str = "The access token provided is invalid.";
     pub const TOKEN_EXPIRED: &str = "The access token provided has expired.";

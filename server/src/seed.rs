@@ -49,7 +49,7 @@ pub struct Seed {
     pub clients: Vec<SeedClient>,
 }
 
-#[derive(Clone, Debug, Deserialize)]
+#[derive(Clone, Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct SeedUser {
     pub username: String,
@@ -58,6 +58,12 @@ pub struct SeedUser {
     pub last_name: Option<String>,
     #[serde(default)]
     pub tokens: Vec<SeedToken>,
+    /// Turns on MFA (particle profile): the one-time password the OTP grant accepts.
+    #[serde(default)]
+    pub mfa_otp: Option<String>,
+    /// Single-use codes for the recovery-code grant (needs `mfa_otp`).
+    #[serde(default)]
+    pub mfa_recovery_codes: Vec<String>,
 }
 
 #[derive(Clone, Debug, Deserialize)]
@@ -154,6 +160,10 @@ impl Seed {
                 None => {
                     let mut user = User::new(&username, hash, now);
                     user.first_name = u.first_name.clone();
+                    user.mfa = u.mfa_otp.clone().map(|otp| crate::domain::users::Mfa {
+                        otp,
+                        recovery_codes: u.mfa_recovery_codes.clone(),
+                    });
                     user.last_name = u.last_name.clone();
                     db.add_user(user);
                     added += 1;

@@ -48,6 +48,7 @@ pub async fn start(n: usize) -> anyhow::Result<Cloud> {
                 client: "particle".into(),
                 expires_in: Some(0),
             }],
+            ..SeedUser::default()
         }],
         ..Seed::default()
     };

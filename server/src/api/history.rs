@@ -14,6 +14,8 @@ fn grant_name(g: GrantKind) -> &'static str {
         GrantKind::ClientCredentials => "client_credentials",
         GrantKind::Reset => "reset",
         GrantKind::Seed => "seed",
+        GrantKind::MfaOtp => "urn:custom:mfa-otp",
+        GrantKind::RecoveryCode => "urn:custom:recovery-code",
     }
 }
 

@@ -63,7 +63,7 @@ fn user_json(user: &User) -> serde_json::Value {
         },
         "scim_provisioned": false,
         "no_password": false,
-        "mfa": {"enabled": false},
+        "mfa": {"enabled": user.mfa.is_some()},
         "wifi_device_count": 0,
         "cellular_device_count": 0,
     })

@@ -62,7 +62,22 @@ pub struct Db {
     /// Each user's tokens in the order they were issued.
     by_user: HashMap<String, Vec<String>>,
     refresh: HashMap<String, String>,
+    /// Password grants waiting for their second factor, by `mfa_token`. Not saved: a
+    /// restart asks for the password again.
+    #[serde(skip)]
+    mfa_challenges: HashMap<String, MfaChallenge>,
 }
+
+/// A password grant that answered `mfa_required`.
+#[derive(Clone, Debug)]
+struct MfaChallenge {
+    username: String,
+    client_id: String,
+    expires_at: DateTime<Utc>,
+}
+
+/// How long an `mfa_token` stays usable.
+pub const MFA_TOKEN_LIFETIME_SECS: i64 = 300;
 
 impl Db {
     pub fn user(&self, username: &str) -> Option<&User> {
@@ -325,6 +340,44 @@ impl Db {
             Some(at) if at <= now => Err(RefreshError::Expired),
             _ => Ok(record.clone()),
         }
+    }
+
+    /// Opens an MFA challenge for a password grant that succeeded; returns its `mfa_token`.
+    pub fn start_mfa(&mut self, username: &str, client_id: &str, now: DateTime<Utc>) -> String {
+        self.mfa_challenges.retain(|_, c| c.expires_at > now);
+        let token = crate::domain::users::random_hex(40);
+        self.mfa_challenges.insert(
+            token.clone(),
+            MfaChallenge {
+                username: username.to_string(),
+                client_id: client_id.to_string(),
+                expires_at: now + Duration::seconds(MFA_TOKEN_LIFETIME_SECS),
+            },
+        );
+        token
+    }
+
+    /// The user an `mfa_token` was issued for, if it is live and belongs to `client_id`.
+    pub fn mfa_user(&self, mfa_token: &str, client_id: &str, now: DateTime<Utc>) -> Option<String> {
+        self.mfa_challenges
+            .get(mfa_token)
+            .filter(|c| c.expires_at > now && c.client_id == client_id)
+            .map(|c| c.username.clone())
+    }
+
+    /// Ends a challenge once its grant has issued a token.
+    pub fn finish_mfa(&mut self, mfa_token: &str) {
+        self.mfa_challenges.remove(mfa_token);
+    }
+
+    /// Spends one of the user's recovery codes; false if it is not one of them.
+    pub fn spend_recovery_code(&mut self, username: &str, code: &str) -> bool {
+        let Some(mfa) = self.user_mut(username).and_then(|u| u.mfa.as_mut()) else {
+            return false;
+        };
+        let before = mfa.recovery_codes.len();
+        mfa.recovery_codes.retain(|c| c != code);
+        mfa.recovery_codes.len() < before
     }
 
     /// Revokes a used refresh token (the library revokes the old one on refresh).

@@ -44,6 +44,11 @@ const KNOWN_GRANTS: [&str; 4] = [
     "authorization_code",
 ];
 
+/// Particle's second-factor grants, which finish a password grant that answered
+/// `mfa_required`.
+const MFA_OTP: &str = "urn:custom:mfa-otp";
+const RECOVERY_CODE: &str = "urn:custom:recovery-code";
+
 /// Runs a token request to its end: a token, or the exact OAuth error.
 pub async fn token_grant(state: &AppState, req: TokenRequest) -> Result<Issued, OAuthError> {
     let profile = state.config().profile;
@@ -82,7 +87,7 @@ pub async fn token_grant(state: &AppState, req: TokenRequest) -> Result<Issued, 
         Profile::Spark2014 => grant_type == "password",
         Profile::Particle => matches!(
             grant_type.as_str(),
-            "password" | "refresh_token" | "client_credentials"
+            "password" | "refresh_token" | "client_credentials" | MFA_OTP | RECOVERY_CODE
         ),
     };
     if !allowed {
@@ -135,10 +140,57 @@ pub async fn token_grant(state: &AppState, req: TokenRequest) -> Result<Issued, 
                 // The password may have changed while it was being checked.
                 match db.user(&user.username) {
                     Some(u) if u.password == user.password => {
+                        // 2014 had no second factor; the particle cloud asks for it.
+                        if u.mfa.is_some() && profile == Profile::Particle {
+                            let token = db.start_mfa(&user.username, &client_id, now);
+                            return Err(OAuthError::mfa_required(token));
+                        }
                         Ok(db.grant(issue, policy, &build, now))
                     }
                     _ => Err(OAuthError::invalid_grant(text::BAD_USER_CREDENTIALS)),
                 }
+            })
+        }
+        MFA_OTP | RECOVERY_CODE => {
+            let otp_grant = grant_type == MFA_OTP;
+            let (code_field, missing) = if otp_grant {
+                ("otp", text::MFA_OTP_FIELDS)
+            } else {
+                ("recovery_code", text::MFA_RECOVERY_FIELDS)
+            };
+            let (Some(mfa_token), Some(code)) = (
+                req.field("mfa_token").filter(|s| !s.is_empty()),
+                req.field(code_field)
+                    .map(str::trim)
+                    .filter(|s| !s.is_empty()),
+            ) else {
+                return Err(OAuthError::invalid_request(missing));
+            };
+            let policy = state.policy();
+            let build = state.config().build_client_id.clone();
+            state.db(|db| {
+                let now = stamp(&mut issue)?;
+                let username = db
+                    .mfa_user(mfa_token, &client_id, now)
+                    .ok_or_else(|| OAuthError::invalid_grant(text::MFA_BAD_TOKEN))?;
+                let mfa = db.user(&username).and_then(|u| u.mfa.clone());
+                let Some(mfa) = mfa else {
+                    return Err(OAuthError::invalid_grant(text::MFA_BAD_TOKEN));
+                };
+                if otp_grant {
+                    if mfa.otp != code {
+                        return Err(OAuthError::invalid_grant(text::MFA_BAD_OTP));
+                    }
+                    issue.grant = GrantKind::MfaOtp;
+                } else {
+                    if !db.spend_recovery_code(&username, code) {
+                        return Err(OAuthError::invalid_grant(text::MFA_BAD_RECOVERY_CODE));
+                    }
+                    issue.grant = GrantKind::RecoveryCode;
+                }
+                db.finish_mfa(mfa_token);
+                issue.username = username;
+                Ok(db.grant(issue, policy, &build, now))
             })
         }
         "refresh_token" => {

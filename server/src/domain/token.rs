@@ -37,6 +37,10 @@ pub enum GrantKind {
     Reset,
     /// Declared in the seed file.
     Seed,
+    /// `urn:custom:mfa-otp`: a password grant finished with the one-time password.
+    MfaOtp,
+    /// `urn:custom:recovery-code`: a password grant finished with a recovery code.
+    RecoveryCode,
 }
 
 /// Who asked for a token, from where.
@@ -83,6 +87,8 @@ impl Reason {
                     GrantKind::ClientCredentials => "a client_credentials grant",
                     GrantKind::Reset => "a token reset",
                     GrantKind::Seed => "a seeded token",
+                    GrantKind::MfaOtp => "a password grant with a one-time password",
+                    GrantKind::RecoveryCode => "a password grant with a recovery code",
                 };
                 format!("replaced by {grant} from client {client_id} at {at}")
             }

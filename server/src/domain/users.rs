@@ -16,6 +16,20 @@ pub struct User {
     pub first_name: Option<String>,
     pub last_name: Option<String>,
     pub business_account: bool,
+    /// Multi-factor authentication (particle profile): when set, a password grant answers
+    /// `mfa_required` and the token comes from an OTP or recovery-code grant.
+    #[serde(default)]
+    pub mfa: Option<Mfa>,
+}
+
+/// A user's second factor. The mock accepts one fixed one-time password rather than a
+/// TOTP secret, so tests and demos can type it.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Mfa {
+    pub otp: String,
+    /// Each works once.
+    #[serde(default)]
+    pub recovery_codes: Vec<String>,
 }
 
 impl User {
@@ -28,6 +42,7 @@ impl User {
             first_name: None,
             last_name: None,
             business_account: false,
+            mfa: None,
         }
     }
 }

@@ -43,9 +43,13 @@ impl Shape for Particle {
             OAuthKind::InvalidToken => StatusCode::UNAUTHORIZED,
             OAuthKind::ServerError => StatusCode::SERVICE_UNAVAILABLE,
             OAuthKind::RateLimitExceeded => StatusCode::TOO_MANY_REQUESTS,
+            OAuthKind::MfaRequired => StatusCode::FORBIDDEN,
             _ => StatusCode::BAD_REQUEST,
         };
-        let body = json!({"error": e.kind.as_str(), "error_description": e.description});
+        let mut body = json!({"error": e.kind.as_str(), "error_description": e.description});
+        if let Some(t) = &e.mfa_token {
+            body["mfa_token"] = json!(t);
+        }
         let mut resp = no_cache(json_response(status, &body), "no-store");
         if e.kind == OAuthKind::InvalidClient {
             resp.headers_mut().insert(
