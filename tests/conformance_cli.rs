@@ -9,7 +9,9 @@ mod common;
 
 use std::time::{Duration, Instant};
 
-use common::clients::{self, Cli, Clients, Cloud, DORMANT_ID, SEED_TOKEN, SIM1_ID, SPARE_ID};
+use common::clients::{
+    self, Cli, Clients, Cloud, DORMANT_ID, MFA_OTP, MFA_USER, SEED_TOKEN, SIM1_ID, SPARE_ID,
+};
 use common::helpers::*;
 use serde_json::{json, Value};
 use spark_mock_server::{PolicyKind, Profile};
@@ -366,6 +368,59 @@ async fn error_cases(profile: Profile) {
             ),
             "",
         );
+}
+
+// ---------------------------------------------------------------------------------------
+// Multi-factor login: `particle login --otp` answers the mfa_required challenge.
+
+async fn mfa_login(profile: Profile) {
+    let test = format!("mfa_login({profile})");
+    let Some((c, cloud)) = setup(&test, profile, None).await else {
+        return;
+    };
+    let app = &cloud.app;
+    let cli = Cli::new(&c, "mfa", &app.base);
+    if profile == Profile::Spark2014 {
+        // 2014 had no second factor: the password alone logs in.
+        cli.particle(&["login", "-u", MFA_USER, "-p", PASSWORD])
+            .await
+            .expect_ok("> Successfully completed login!\n");
+        return;
+    }
+    let prompt = "Use your authenticator app on your mobile device to get a login code.\n\
+                  Lost access to your phone? Visit https://login.particle.io/account-info\n";
+    cli.particle(&["login", "-u", MFA_USER, "-p", PASSWORD, "--otp", "000000"])
+        .await
+        .expect(
+            1,
+            &format!(
+                "{prompt}! This login code didn't work. \n\
+                 ! There was an error logging you in! \n\
+                 It seems we're having trouble with logging in.\n"
+            ),
+            "! Invalid otp\n! Recover your account at https://login.particle.io/account-info\n",
+        );
+    cli.particle(&["login", "-u", MFA_USER, "-p", PASSWORD, "--otp", MFA_OTP])
+        .await
+        .expect_ok(&format!("{prompt}> Successfully completed login!\n"));
+    let token = cli.token();
+    assert_eq!(
+        app.history(&token).await["issued"]["grant"],
+        "urn:custom:mfa-otp"
+    );
+    cli.particle(&["whoami"])
+        .await
+        .expect_ok("> mfa@example.com\n");
+}
+
+#[tokio::test]
+async fn particle_mfa_login() {
+    mfa_login(Profile::Particle).await;
+}
+
+#[tokio::test]
+async fn spark_2014_mfa_login() {
+    mfa_login(Profile::Spark2014).await;
 }
 
 #[tokio::test]

@@ -5,7 +5,8 @@
 //   node tests/clients/api_js.mjs <base url> <spark-2014|particle> <sim1 id> <spare id> <dormant id>
 //
 // NODE_PATH must name the node_modules folder that holds particle-api-js (the Rust test
-// sets it to target/clients/node_modules). The cloud must have user@example.com/secret,
+// sets it to target/clients/node_modules). The cloud must have user@example.com/secret and
+// mfa@example.com/secret with MFA code 123456 (asked for in the particle profile),
 // sim1 online (led returns 1 for "on"; temp=42, humidity=51.5, door=true, status="ok"),
 // the spare device online and unclaimed, and dormant offline with led and temp.
 // Exits 0 after printing "OK", or 1 with the step that failed and why.
@@ -32,6 +33,9 @@ const P = profile === 'particle';
 const USER = 'user@example.com';
 const PASSWORD = 'secret';
 const BOGUS = '0123456789abcdef0123456789abcdef01234567';
+// A user with multi-factor login (the particle profile asks for the code).
+const MFA_USER = 'mfa@example.com';
+const MFA_OTP = '123456';
 const particle = new Particle({ baseUrl: base, clientId: 'particle', clientSecret: 'particle' });
 
 // ---- matching ----------------------------------------------------------------------
@@ -180,12 +184,32 @@ async function main() {
 	let auth = (await ok('login', () => particle.login({ username: USER, password: PASSWORD }),
 		200, tokenBody(7776000))).access_token;
 
-	await ok('getUserInfo', () => particle.getUserInfo({ auth }), 200, {
-		username: USER, subscription_ids: [],
+	const userInfo = (username, mfa) => ({
+		username, subscription_ids: [],
 		account_info: { first_name: null, last_name: null, business_account: false },
-		scim_provisioned: false, no_password: false, mfa: { enabled: false },
+		scim_provisioned: false, no_password: false, mfa: { enabled: mfa },
 		wifi_device_count: 0, cellular_device_count: 0,
 	});
+	await ok('getUserInfo', () => particle.getUserInfo({ auth }), 200, userInfo(USER, false));
+
+	// Multi-factor login: today the password alone answers mfa_required with a token that
+	// sendOtp brings back with the one-time password; 2014 had no second factor.
+	if (P) {
+		const e = await fails('login of an MFA user', () => particle.login({ username: MFA_USER, password: PASSWORD }),
+			403, { error: 'mfa_required', error_description: 'Multi-factor authentication required', mfa_token: isToken },
+			`HTTP error 403 from ${base}/oauth/token - Multi-factor authentication required`);
+		const mfaToken = JSON.parse(e.body.response.text).mfa_token;
+		await fails('sendOtp with a wrong code', () => particle.sendOtp({ mfaToken, otp: '000000' }),
+			400, oauthError(400, 'invalid_grant', 'Invalid otp'),
+			`HTTP error 400 from ${base}/oauth/token - Invalid otp`);
+		const mfaAuth = (await ok('sendOtp', () => particle.sendOtp({ mfaToken, otp: MFA_OTP }),
+			200, tokenBody(7776000))).access_token;
+		await ok('getUserInfo of the MFA user', () => particle.getUserInfo({ auth: mfaAuth }), 200,
+			userInfo(MFA_USER, true));
+	} else {
+		await ok('login of the MFA user (no second factor in 2014)',
+			() => particle.login({ username: MFA_USER, password: PASSWORD }), 200, tokenBody(7776000));
+	}
 
 	// Devices: sim1 online with its Describe, dormant offline; the spare is nobody's yet.
 	const sim1Summary = summary(SIM1, 'sim1', true, ['led'], SIM1_VARIABLES);

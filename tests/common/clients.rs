@@ -502,6 +502,9 @@ impl Drop for Cli {
 pub const SIM1_ID: &str = "0123456789abcdef01234567";
 pub const SPARE_ID: &str = "0123456789abcdef01234568";
 pub const DORMANT_ID: &str = "0123456789abcdef01234569";
+/// A second user with multi-factor login (particle profile), and the code it accepts.
+pub const MFA_USER: &str = "mfa@example.com";
+pub const MFA_OTP: &str = "123456";
 /// A never-expiring token for `USER` from the seed file.
 pub const SEED_TOKEN: &str = "5eed000000000000000000000000000000000001";
 
@@ -534,7 +537,9 @@ pub async fn cloud(
         &seed,
         format!(
             "[[users]]\nusername = \"{USER}\"\npassword = \"{PASSWORD}\"\n\n\
-             [[users.tokens]]\ntoken = \"{SEED_TOKEN}\"\nclient = \"spark\"\nexpires_in = 0\n"
+             [[users.tokens]]\ntoken = \"{SEED_TOKEN}\"\nclient = \"spark\"\nexpires_in = 0\n\n\
+             [[users]]\nusername = \"{MFA_USER}\"\npassword = \"{PASSWORD}\"\n\
+             mfa_otp = \"{MFA_OTP}\"\n"
         ),
     )
     .expect("seed file");
