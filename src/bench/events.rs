@@ -22,8 +22,14 @@ pub async fn run(
     baseline: bool,
 ) -> anyhow::Result<()> {
     if baseline {
-        let lat = bare_tcp(subscribers, events, gap).await?;
-        report("bare TCP, no HTTP (baseline)", subscribers, events, lat);
+        let (lat, cpu) = bare_tcp(subscribers, events, gap).await?;
+        report(
+            "bare TCP, no HTTP (baseline)",
+            subscribers,
+            events,
+            lat,
+            cpu,
+        );
     }
     println!("starting a cloud and {subscribers} event streams…");
     let cloud = cloud::start(0).await?;
@@ -57,6 +63,7 @@ pub async fn run(
             ])
             .send()
     };
+    let cpu = CpuMeter::start();
     for _ in 0..events {
         let sent = base.elapsed().as_nanos() as u64;
         publish("bench", sent.to_string()).await?;
@@ -64,15 +71,25 @@ pub async fn run(
     }
     publish("bench-end", String::new()).await?;
     let lat = collect(readers).await?;
-    report("publish → receive over SSE", subscribers, events, lat);
+    let cpu = cpu.per(subscribers * events);
+    report("publish → receive over SSE", subscribers, events, lat, cpu);
     Ok(())
 }
 
-fn report(what: &str, subscribers: usize, events: usize, mut all: Vec<Duration>) {
+fn report(
+    what: &str,
+    subscribers: usize,
+    events: usize,
+    mut all: Vec<Duration>,
+    cpu: Option<Duration>,
+) {
     let expected = subscribers * events;
+    let cpu = cpu
+        .map(|c| format!("; CPU {:.1} µs per delivery", c.as_secs_f64() * 1e6))
+        .unwrap_or_default();
     match summarize(&mut all) {
         Some(s) => println!(
-            "{what}, {subscribers} subscribers, {events} events: {} of {expected} delivered; p50 {}, p99 {}, max {}",
+            "{what}, {subscribers} subscribers, {events} events: {} of {expected} delivered; p50 {}, p99 {}, max {}{cpu}",
             all.len(),
             ms(s.p50),
             ms(s.p99),
@@ -128,7 +145,7 @@ async fn bare_tcp(
     subscribers: usize,
     events: usize,
     gap: Duration,
-) -> anyhow::Result<Vec<Duration>> {
+) -> anyhow::Result<(Vec<Duration>, Option<Duration>)> {
     println!("baseline: {subscribers} bare TCP streams…");
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
     let addr = listener.local_addr()?;
@@ -155,6 +172,7 @@ async fn bare_tcp(
             let _ = w.try_send(frame.clone());
         }
     };
+    let cpu = CpuMeter::start();
     for _ in 0..events {
         let sent = base.elapsed().as_nanos();
         send(Arc::from(
@@ -164,7 +182,36 @@ async fn bare_tcp(
         tokio::time::sleep(gap).await;
     }
     send(Arc::from(&b"event: bench-end\ndata: {}\n\n"[..]));
-    collect(readers).await
+    let lat = collect(readers).await?;
+    Ok((lat, cpu.per(subscribers * events)))
+}
+
+/// The whole process's CPU time (user + system, both ends of every stream) over the publish
+/// phase, from `/proc/self/stat`: steadier than latency on a machine whose speed drifts, so
+/// it is the figure to compare changes by. `None` where there is no procfs.
+struct CpuMeter(Option<Duration>);
+
+impl CpuMeter {
+    fn start() -> Self {
+        CpuMeter(process_cpu())
+    }
+
+    /// CPU time per delivery since `start`.
+    fn per(&self, deliveries: usize) -> Option<Duration> {
+        let spent = process_cpu()?.checked_sub(self.0?)?;
+        Some(spent / u32::try_from(deliveries.max(1)).ok()?)
+    }
+}
+
+fn process_cpu() -> Option<Duration> {
+    let stat = std::fs::read_to_string("/proc/self/stat").ok()?;
+    // Fields after the command name (which may hold spaces) start at field 3; utime and
+    // stime are fields 14 and 15, in clock ticks (USER_HZ, 100 on Linux).
+    let rest = &stat[stat.rfind(')')? + 2..];
+    let mut fields = rest.split_whitespace().skip(11);
+    let utime: u64 = fields.next()?.parse().ok()?;
+    let stime: u64 = fields.next()?.parse().ok()?;
+    Some(Duration::from_millis((utime + stime) * 10))
 }
 
 /// Where the first `\n\n` starts: a byte scan for `\n`, not a window compare at every offset.
