@@ -186,3 +186,48 @@ async fn password_change_with_invalidate_tokens_kills_every_token() {
         }
     }
 }
+
+/// `POST /v1/user/password-reset` answers as the cloud does, for a known account or not (the
+/// answer must not tell), needs no token, and does not touch the password; spark-2014 had no
+/// such route.
+#[tokio::test]
+async fn password_reset_answers_without_telling_whether_the_account_exists() {
+    let app = spawn_with_user(config(Profile::Particle)).await;
+    let token = app.login("particle", "particle").await;
+    for username in [USER, "nobody@example.com"] {
+        let r = app
+            .send(
+                app.req(Method::POST, "/v1/user/password-reset")
+                    .json(&json!({ "username": username })),
+            )
+            .await;
+        expect(
+            &r,
+            200,
+            json!({"ok": true, "message": "Password reset email sent."}),
+        );
+    }
+    let r = app
+        .send(
+            app.req(Method::POST, "/v1/user/password-reset")
+                .form(&[("username", "")]),
+        )
+        .await;
+    expect(
+        &r,
+        400,
+        json!({"ok": false, "error": "username is required"}),
+    );
+    // Nothing changed: the password and the token still work.
+    assert!(app.works(&token).await);
+    app.login("particle", "particle").await;
+
+    let app = spawn_with_user(config(Profile::Spark2014)).await;
+    let r = app
+        .send(
+            app.req(Method::POST, "/v1/user/password-reset")
+                .form(&[("username", USER)]),
+        )
+        .await;
+    expect(&r, 404, json!({"ok": false, "error": "Not Found"}));
+}

@@ -191,6 +191,13 @@ async function main() {
 		wifi_device_count: 0, cellular_device_count: 0,
 	});
 	await ok('getUserInfo', () => particle.getUserInfo({ auth }), 200, userInfo(USER, false));
+	if (P) {
+		await ok('resetPassword', () => particle.resetPassword({ username: USER }), 200,
+			{ ok: true, message: 'Password reset email sent.' });
+	} else {
+		await fails('resetPassword (no such route in 2014)', () => particle.resetPassword({ username: USER }),
+			404, { ok: false, error: 'Not Found' });
+	}
 
 	// Multi-factor login: today the password alone answers mfa_required with a token that
 	// sendOtp brings back with the one-time password; 2014 had no second factor.

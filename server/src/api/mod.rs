@@ -39,6 +39,7 @@ pub fn app(state: AppState) -> Router {
             "/user",
             get(users::me).put(users::update).delete(users::delete),
         )
+        .route("/user/password-reset", post(users::password_reset))
         .route(
             "/access_tokens",
             get(access_tokens::list).delete(access_tokens::revoke_all),

@@ -9,6 +9,7 @@ use crate::api::auth::authenticate;
 use crate::api::error::ApiError;
 use crate::api::profile::{json_response, shape, Signup};
 use crate::api::request::ApiRequest;
+use crate::config::Profile;
 use crate::domain::token::Reason;
 use crate::domain::users::{normalize_username, User};
 use crate::state::AppState;
@@ -140,6 +141,38 @@ pub async fn update(State(state): State<AppState>, req: ApiRequest) -> Result<Re
     Ok(json_response(
         StatusCode::OK,
         &json!({"ok": true, "message": message}),
+    ))
+}
+
+/// `POST /v1/user/password-reset` (particle), no auth, `username`: the cloud emails a reset
+/// link. The mock sends no email; it answers as the cloud does, whether or not the account
+/// exists (the answer must not tell), and logs the request.
+pub async fn password_reset(
+    State(state): State<AppState>,
+    req: ApiRequest,
+) -> Result<Response, ApiError> {
+    if state.config().profile != Profile::Particle {
+        return Err(ApiError::NotFound);
+    }
+    let username = req
+        .params()?
+        .str("username")
+        .map(|u| normalize_username(&u))
+        .filter(|u| !u.is_empty())
+        .ok_or_else(|| ApiError::bad_request("username is required"))?;
+    let known = state.db_read(|db| db.user(&username).is_some());
+    tracing::info!(
+        "password reset requested for {username} ({}); spark-mock sends no email",
+        if known {
+            "a known account"
+        } else {
+            "no such account"
+        }
+    );
+    req.note.update(|n| n.user = Some(username));
+    Ok(json_response(
+        StatusCode::OK,
+        &json!({"ok": true, "message": "Password reset email sent."}),
     ))
 }
 
