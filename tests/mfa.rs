@@ -43,6 +43,18 @@ async fn challenge(app: &TestApp) -> String {
     mfa_token
 }
 
+/// Unknown, expired, spent, or another client's: the same answer.
+#[track_caller]
+fn assert_bad_mfa_token(r: &Reply) {
+    assert_oauth_error(
+        r,
+        Profile::Particle,
+        400,
+        "invalid_grant",
+        "Invalid or expired mfa token",
+    );
+}
+
 async fn otp_grant(app: &TestApp, mfa_token: &str, otp: &str) -> Reply {
     app.grant(&[
         ("grant_type", "urn:custom:mfa-otp"),
@@ -74,13 +86,7 @@ async fn the_password_alone_gets_no_token_and_the_otp_grant_finishes_the_login()
 
     // The mfa_token is spent.
     let r = otp_grant(&app, &mfa_token, "123456").await;
-    assert_oauth_error(
-        &r,
-        Profile::Particle,
-        400,
-        "invalid_grant",
-        "Invalid or expired mfa token",
-    );
+    assert_bad_mfa_token(&r);
     let user = app.get_bearer("/v1/user", &token).await;
     assert_eq!(user.json["mfa"], json!({"enabled": true}), "{}", user.text);
 }
@@ -119,23 +125,11 @@ async fn otp_grant_errors() {
             ("client_secret", "particle-api"),
         ])
         .await;
-    assert_oauth_error(
-        &r,
-        Profile::Particle,
-        400,
-        "invalid_grant",
-        "Invalid or expired mfa token",
-    );
+    assert_bad_mfa_token(&r);
     // Five minutes later the mfa_token has expired (the injectable clock, no waiting).
     app.advance_clock(301).await;
     let r = otp_grant(&app, &mfa_token, "123456").await;
-    assert_oauth_error(
-        &r,
-        Profile::Particle,
-        400,
-        "invalid_grant",
-        "Invalid or expired mfa token",
-    );
+    assert_bad_mfa_token(&r);
 }
 
 #[tokio::test]
