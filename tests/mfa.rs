@@ -190,3 +190,63 @@ async fn spark_2014_has_no_second_factor() {
         "The grant type is unauthorised for this client_id",
     );
 }
+
+/// The admin switch: turning MFA on with `invalidate_tokens` kills the user's tokens, the
+/// history says why, and the next password login needs the code; turning it off restores the
+/// plain password grant.
+#[tokio::test]
+async fn turning_mfa_on_at_run_time_kills_tokens_and_changes_the_login() {
+    let app = spawn_with_user(config(Profile::Particle)).await;
+    let script = app.login("particle", "particle").await;
+
+    let r = app
+        .send(
+            app.req(reqwest::Method::PUT, "/__mock/users/user@example.com/mfa")
+                .json(&json!({"otp": "424242", "invalidate_tokens": true})),
+        )
+        .await;
+    expect(
+        &r,
+        200,
+        json!({"ok": true, "mfa": {"enabled": true}, "invalidated": [script]}),
+    );
+    assert!(!app.works(&script).await);
+    let story = app.history(&script).await["story"].to_string();
+    assert!(story.contains("multi-factor login turned on"), "{story}");
+
+    let mfa_token = challenge(&app).await;
+    let r = otp_grant(&app, &mfa_token, "424242").await;
+    assert_eq!(r.status, 200, "{}", r.text);
+
+    let r = app
+        .send(app.req(
+            reqwest::Method::DELETE,
+            "/__mock/users/user@example.com/mfa",
+        ))
+        .await;
+    expect(
+        &r,
+        200,
+        json!({"ok": true, "mfa": {"enabled": false}, "invalidated": []}),
+    );
+    app.login("particle", "particle").await;
+
+    let r = app
+        .send(
+            app.req(reqwest::Method::PUT, "/__mock/users/nobody@example.com/mfa")
+                .json(&json!({"otp": "1"})),
+        )
+        .await;
+    expect(&r, 404, json!({"ok": false, "error": "Unknown user"}));
+    let r = app
+        .send(
+            app.req(reqwest::Method::PUT, "/__mock/users/user@example.com/mfa")
+                .json(&json!({"otp": 5})),
+        )
+        .await;
+    expect(
+        &r,
+        400,
+        json!({"ok": false, "error": "otp must be a non-empty string or null"}),
+    );
+}

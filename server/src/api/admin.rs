@@ -112,6 +112,74 @@ pub async fn set_policy(
     ))
 }
 
+/// `PUT /__mock/users/:username/mfa` with `{"otp", "recovery_codes"?, "invalidate_tokens"?}`
+/// turns multi-factor login on (as enrolling in the cloud would); `{"otp": null}` or
+/// `DELETE` turns it off.
+pub async fn set_mfa(
+    State(state): State<AppState>,
+    Path(username): Path<String>,
+    req: ApiRequest,
+) -> Result<Response, ApiError> {
+    let params = req.params()?;
+    let mfa = match params.get("otp") {
+        None | Some(Value::Null) => None,
+        Some(Value::String(otp)) if !otp.trim().is_empty() => {
+            let codes = match params.get("recovery_codes") {
+                None | Some(Value::Null) => Vec::new(),
+                Some(Value::Array(a)) => a
+                    .iter()
+                    .map(|c| c.as_str().map(str::to_string))
+                    .collect::<Option<Vec<_>>>()
+                    .ok_or_else(|| ApiError::bad_request("recovery_codes must be strings"))?,
+                Some(_) => return Err(ApiError::bad_request("recovery_codes must be a list")),
+            };
+            Some(crate::domain::users::Mfa {
+                otp: otp.trim().to_string(),
+                recovery_codes: codes,
+            })
+        }
+        Some(_) => {
+            return Err(ApiError::bad_request(
+                "otp must be a non-empty string or null",
+            ))
+        }
+    };
+    let invalidate = params
+        .get("invalidate_tokens")
+        .is_some_and(|v| v.as_bool() == Some(true) || v.as_str() == Some("true"));
+    switch_mfa(&state, &username, mfa, invalidate)
+}
+
+/// `DELETE /__mock/users/:username/mfa`.
+pub async fn clear_mfa(
+    State(state): State<AppState>,
+    Path(username): Path<String>,
+) -> Result<Response, ApiError> {
+    switch_mfa(&state, &username, None, false)
+}
+
+fn switch_mfa(
+    state: &AppState,
+    username: &str,
+    mfa: Option<crate::domain::users::Mfa>,
+    invalidate: bool,
+) -> Result<Response, ApiError> {
+    let enabled = mfa.is_some();
+    let now = state.clock().now();
+    let killed = state
+        .db(|db| db.set_mfa(username, mfa, invalidate, now))
+        .ok_or_else(|| ApiError::message(StatusCode::NOT_FOUND, "Unknown user"))?;
+    tracing::info!(
+        "{username}: multi-factor login {}, {} tokens invalidated",
+        if enabled { "on" } else { "off" },
+        killed.len()
+    );
+    Ok(json_response(
+        StatusCode::OK,
+        &json!({"ok": true, "mfa": {"enabled": enabled}, "invalidated": killed}),
+    ))
+}
+
 /// `POST /__mock/users/:username/reset-token`: the Build page's "Reset Token", by API.
 pub async fn reset_token(
     State(state): State<AppState>,

@@ -80,6 +80,10 @@ pub fn app(state: AppState) -> Router {
                 .post(admin::set_policy),
         )
         .route("/users/{username}/reset-token", post(admin::reset_token))
+        .route(
+            "/users/{username}/mfa",
+            put(admin::set_mfa).delete(admin::clear_mfa),
+        )
         .merge(crate::web::admin_routes())
         .route("/device-server", get(mock_devices::device_server))
         .route(

@@ -370,6 +370,30 @@ impl Db {
         self.mfa_challenges.remove(mfa_token);
     }
 
+    /// Turns multi-factor login on (`Some`) or off (`None`); with `invalidate_tokens`, turning
+    /// it on kills every valid token of the user, as the cloud's enrolment can. `None` if
+    /// there is no such user; else the tokens killed.
+    pub fn set_mfa(
+        &mut self,
+        username: &str,
+        mfa: Option<crate::domain::users::Mfa>,
+        invalidate_tokens: bool,
+        now: DateTime<Utc>,
+    ) -> Option<Vec<String>> {
+        let user = self.user_mut(username)?;
+        let enabling = mfa.is_some();
+        user.mfa = mfa;
+        let key = user.username.clone();
+        if !enabling {
+            self.mfa_challenges.retain(|_, c| c.username != key);
+        }
+        Some(if enabling && invalidate_tokens {
+            self.invalidate_all(&key, Reason::MfaEnabled, now)
+        } else {
+            Vec::new()
+        })
+    }
+
     /// Spends one of the user's recovery codes; false if it is not one of them.
     pub fn spend_recovery_code(&mut self, username: &str, code: &str) -> bool {
         let Some(mfa) = self.user_mut(username).and_then(|u| u.mfa.as_mut()) else {

@@ -68,6 +68,8 @@ pub enum Reason {
     Revoked { route: String },
     /// The user's password was changed with `invalidate_tokens`.
     PasswordChanged,
+    /// Multi-factor login was turned on with `invalidate_tokens`.
+    MfaEnabled,
     /// The user was deleted.
     UserDeleted,
 }
@@ -96,6 +98,7 @@ impl Reason {
             Reason::ResetByAdmin { .. } => format!("reset through the admin API at {at}"),
             Reason::Revoked { route } => format!("revoked by {route} at {at}"),
             Reason::PasswordChanged => format!("password changed at {at}"),
+            Reason::MfaEnabled => format!("multi-factor login turned on at {at}"),
             Reason::UserDeleted => format!("user deleted at {at}"),
         }
     }
