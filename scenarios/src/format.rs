@@ -49,6 +49,8 @@ pub struct User {
     pub email: String,
     pub password: String,
     pub first_name: Option<String>,
+    /// Multi-factor login with this one-time password (particle profile).
+    pub mfa_otp: Option<String>,
 }
 
 /// Someone or something that talks to the cloud: an OAuth client and a user agent.
@@ -121,6 +123,8 @@ pub enum Action {
         actor: String,
         user: String,
         save_as: Option<String>,
+        /// Answers an `mfa_required` with this login code.
+        otp: Option<String>,
     },
     BuildLogin {
         actor: String,
@@ -186,6 +190,15 @@ pub enum Action {
         from: IpAddr,
     },
     RestartServer,
+    /// `PUT /__mock/users/:email/mfa`: the user enrols in multi-factor login.
+    EnableMfa {
+        user: String,
+        otp: String,
+        invalidate_tokens: bool,
+    },
+    DisableMfa {
+        user: String,
+    },
     Check,
 }
 
@@ -219,6 +232,8 @@ impl Action {
             Action::DeviceOnline { .. } => "device-online",
             Action::Reconnect { .. } => "reconnect",
             Action::RestartServer => "restart-server",
+            Action::EnableMfa { .. } => "enable-mfa",
+            Action::DisableMfa { .. } => "disable-mfa",
             Action::Check => "check",
         }
     }

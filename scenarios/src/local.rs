@@ -90,6 +90,7 @@ impl LocalServer {
                     first_name: u.first_name.clone(),
                     last_name: None,
                     tokens: Vec::new(),
+                    mfa_otp: u.mfa_otp.clone(),
                     ..SeedUser::default()
                 })
                 .collect(),

@@ -189,6 +189,7 @@ fn user(ctx: &Ctx, u: &S<RawUser>) -> Result<User, ScenarioError> {
         email: need(ctx, &r.email, &span, "[[user]]", "email")?.clone(),
         password: need(ctx, &r.password, &span, "[[user]]", "password")?.clone(),
         first_name: r.first_name.as_ref().map(|f| f.get_ref().clone()),
+        mfa_otp: r.mfa_otp.as_ref().map(|f| f.get_ref().clone()),
     })
 }
 

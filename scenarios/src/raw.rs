@@ -36,6 +36,7 @@ pub(crate) struct RawUser {
     pub email: Option<S<String>>,
     pub password: Option<S<String>>,
     pub first_name: Option<S<String>>,
+    pub mfa_otp: Option<S<String>>,
 }
 
 /// `[[actor]]`.
@@ -83,6 +84,8 @@ pub(crate) struct RawStep {
     pub secs: Option<S<i64>>,
     pub fault: Option<S<String>>,
     pub from: Option<S<String>>,
+    pub otp: Option<S<String>>,
+    pub invalidate_tokens: Option<S<bool>>,
     /// Not spanned: `[step.expect.history.x]` makes `expect` a table without a span.
     pub expect: Option<RawExpect>,
 }
@@ -138,7 +141,16 @@ impl RawStep {
         }
         f!(actor, user, token, save_as, background, label, device, function, arg, variable);
         f!(event, data, private, stream, publish, within_s, method, path, policy);
-        f!(days, hours, minutes, secs, fault, from);
+        f!(
+            days,
+            hours,
+            minutes,
+            secs,
+            fault,
+            from,
+            otp,
+            invalidate_tokens
+        );
         v
     }
 }

@@ -29,6 +29,8 @@ impl Control {
         let needs_admin = matches!(
             action,
             Action::ChangePolicy { .. }
+                | Action::EnableMfa { .. }
+                | Action::DisableMfa { .. }
                 | Action::AdvanceClock { .. }
                 | Action::DeviceOffline { .. }
                 | Action::DeviceOnline { .. }
@@ -115,5 +117,21 @@ pub(crate) async fn prepare(w: &World<'_>, setup: &mut Vec<String>) {
             Err(e) => format!("failed: {e}"),
         };
         setup.push(format!("signed up {} → {said}", u.email));
+        if let Some(otp) = &u.mfa_otp {
+            let path = format!("/__mock/users/{}/mfa", u.email);
+            let said = if w.control.admin() {
+                let body = serde_json::json!({ "otp": otp });
+                match w.http.admin("PUT", &path, Some(body)).await {
+                    Ok(r) => r.status.to_string(),
+                    Err(e) => format!("failed: {e}"),
+                }
+            } else {
+                "skipped: needs control over the server through /__mock".into()
+            };
+            setup.push(format!(
+                "multi-factor login for {} (PUT {path}) → {said}",
+                u.email
+            ));
+        }
     }
 }

@@ -54,6 +54,11 @@ async fn j_restart_keeps_tokens() {
     story("j-restart-keeps-tokens.toml").await;
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn k_enabling_mfa_kills_script_token() {
+    story("k-enabling-mfa-kills-script-token.toml").await;
+}
+
 #[test]
 fn every_story_has_a_test() {
     let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("stories");

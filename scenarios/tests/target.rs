@@ -30,11 +30,18 @@ fn server_key() -> Arc<ServerKey> {
 
 /// A spark-mock with a device port, started apart from the runner; stops when dropped.
 async fn spawn_cloud(admin_token: Option<&str>) -> (String, oneshot::Sender<()>) {
+    spawn_cloud_with(Config::default(), admin_token).await
+}
+
+async fn spawn_cloud_with(
+    base: Config,
+    admin_token: Option<&str>,
+) -> (String, oneshot::Sender<()>) {
     let config = Config {
         password_iterations: 1,
         server_key: Some(server_key()),
         admin_token: admin_token.map(str::to_string),
-        ..Config::default()
+        ..base
     };
     let state = AppState::new(config).expect("state");
     let http = TcpListener::bind("127.0.0.1:0").await.expect("bind");
@@ -88,6 +95,66 @@ async fn a_target_spark_mock_runs_everything_but_the_restart() {
     let report = run_file(story_path("a-phone-login-kills-script-token.toml"), &o).await;
     assert!(report.passed, "{}", report.text());
     assert!(report.skipped.is_empty());
+}
+
+const MFA_USER: &str = r#"
+name = "A user with multi-factor login on a target"
+profile = "particle"
+
+[[user]]
+email = "erin@example.com"
+password = "second-factor"
+mfa_otp = "314159"
+
+[[actor]]
+name = "cli"
+client = "particle"
+
+[[step]]
+do = "login"
+actor = "cli"
+expect = { status = 403, error = "mfa_required" }
+
+[[step]]
+do = "login"
+actor = "cli"
+otp = "314159"
+expect = { status = 200, token = "new" }
+
+[[step]]
+do = "enable-mfa"
+user = "erin@example.com"
+otp = "271828"
+invalidate_tokens = true
+expect = { invalid = ["cli"] }
+
+[[step]]
+do = "login"
+actor = "cli"
+otp = "271828"
+expect = { status = 200, token = "new", valid = ["cli"] }
+"#;
+
+/// Against a spark-mock target, `mfa_otp` users get multi-factor login through `/__mock`
+/// after sign-up, and `enable-mfa` runs.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_target_spark_mock_gets_mfa_users() {
+    let particle = Config::for_profile(spark_mock_server::Profile::Particle);
+    let (url, _stop) = spawn_cloud_with(particle, None).await;
+    let o = RunOptions {
+        target: Some(url),
+        ..opts()
+    };
+    let sc = parse_str(MFA_USER, "mfa.toml", &PathBuf::from(".")).expect("parses");
+    let report = run(&sc, &o).await;
+    let text = report.text();
+    assert!(report.passed, "{text}");
+    assert!(
+        text.contains(
+            "multi-factor login for erin@example.com (PUT /__mock/users/erin@example.com/mfa) → 200"
+        ),
+        "{text}"
+    );
 }
 
 const FOREIGN: &str = r#"

@@ -19,7 +19,7 @@ use builder::Builder;
 /// Every step kind with the fields it requires and the ones it may take.
 pub(crate) const KINDS: &[(&str, &[&str], &[&str])] = &[
     ("signup", &["user"], &[]),
-    ("login", &["actor"], &["user", "save_as"]),
+    ("login", &["actor"], &["user", "save_as", "otp"]),
     ("build-login", &[], &["actor", "user", "save_as"]),
     ("reset-token", &["user"], &["actor", "save_as"]),
     (
@@ -55,6 +55,8 @@ pub(crate) const KINDS: &[(&str, &[&str], &[&str])] = &[
     ("device-online", &["device"], &[]),
     ("reconnect", &["device"], &["from"]),
     ("restart-server", &[], &[]),
+    ("enable-mfa", &["user", "otp"], &["invalidate_tokens"]),
+    ("disable-mfa", &["user"], &[]),
     ("check", &[], &[]),
 ];
 
@@ -132,6 +134,7 @@ pub(crate) fn convert(
                     actor: actor.name,
                     user,
                     save_as,
+                    otp: r.otp.as_ref().map(|o| o.get_ref().clone()),
                 }
             }
         }
@@ -144,6 +147,12 @@ pub(crate) fn convert(
                 .transpose()?,
             save_as: b.save_as(labels)?,
         },
+        "enable-mfa" => Action::EnableMfa {
+            user: b.user(sc)?,
+            otp: b.text(&r.otp),
+            invalidate_tokens: r.invalidate_tokens.as_ref().is_some_and(|i| *i.get_ref()),
+        },
+        "disable-mfa" => Action::DisableMfa { user: b.user(sc)? },
         "call" => Action::Call {
             api: b.api(sc, labels)?,
             device: b.device(sc)?,

@@ -35,6 +35,13 @@ pub(super) async fn signup(
     })
 }
 
+/// Which login: the actor's password grant (answering `mfa_required` with `otp` when given),
+/// or the Build client's for `build-login`.
+pub(super) enum How<'a> {
+    Password { otp: Option<&'a str> },
+    Build,
+}
+
 /// A password grant: by the actor's own client, or by the Build client for `build-login`.
 pub(super) async fn login(
     w: &mut World<'_>,
@@ -42,9 +49,13 @@ pub(super) async fn login(
     actor: &str,
     user: &str,
     save_as: Option<&str>,
-    build: bool,
+    kind: How<'_>,
     rec: &mut StepRecord,
 ) -> Result<Outcome, String> {
+    let (build, otp) = match kind {
+        How::Password { otp } => (false, otp),
+        How::Build => (true, None),
+    };
     let a =
         w.sc.actor(actor)
             .ok_or_else(|| format!("no actor {actor}"))?
@@ -59,22 +70,46 @@ pub(super) async fn login(
         }
         _ => (a.client.clone(), a.secret.clone()),
     };
-    let mut call = Call::new("POST", "/oauth/token");
-    call.basic = Some((client.clone(), secret));
-    call.user_agent = Some(a.user_agent.clone());
-    call.form = vec![
-        ("grant_type".into(), "password".into()),
-        ("username".into(), user.to_string()),
-        ("password".into(), password),
-    ];
-    let reply = w.send(&call).await?;
+    let grant = |form: Vec<(String, String)>| {
+        let mut call = Call::new("POST", "/oauth/token");
+        call.basic = Some((client.clone(), secret.clone()));
+        call.user_agent = Some(a.user_agent.clone());
+        call.form = form;
+        call
+    };
+    let mut reply = w
+        .send(&grant(vec![
+            ("grant_type".into(), "password".into()),
+            ("username".into(), user.to_string()),
+            ("password".into(), password),
+        ]))
+        .await?;
+    let mut how = format!("password grant by client {client}");
+    let mut code_step = String::new();
+    let mfa_token = reply
+        .body
+        .get("mfa_token")
+        .and_then(Value::as_str)
+        .filter(|_| reply.status == 403)
+        .map(str::to_string);
+    if let (Some(otp), Some(mfa_token)) = (otp, mfa_token) {
+        let first = answer(&reply);
+        reply = w
+            .send(&grant(vec![
+                ("grant_type".into(), "urn:custom:mfa-otp".into()),
+                ("mfa_token".into(), mfa_token),
+                ("otp".into(), otp.to_string()),
+            ]))
+            .await?;
+        code_step = format!(" {first}; sends the login code");
+        how = format!("password grant and login code by client {client}");
+    }
     rec.status = Some(reply.status);
     let doing = if build {
         format!("{actor} logs into Build as {user} (client {client})")
     } else {
-        format!("{} logs in as {user}", who(w.sc, actor))
+        format!("{} logs in as {user}{code_step}", who(w.sc, actor))
     };
-    let how = format!("password grant by client {client}");
     let outcome = received(w, n, actor, save_as, &reply, how);
     rec.text = match &outcome.token {
         Some((t, true)) => format!("{doing} {}, new token {}", answer(&reply), short(t)),

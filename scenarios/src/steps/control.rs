@@ -37,6 +37,15 @@ pub(super) async fn run(
                 r.status
             )
         }
+        Action::EnableMfa {
+            user,
+            otp,
+            invalidate_tokens,
+        } => {
+            let body = json!({"otp": otp, "invalidate_tokens": invalidate_tokens});
+            mfa(w, rec, user, "PUT", Some(body)).await?
+        }
+        Action::DisableMfa { user } => mfa(w, rec, user, "DELETE", None).await?,
         Action::AdvanceClock { secs } => {
             let r = w
                 .http
@@ -91,6 +100,37 @@ pub(super) async fn run(
 }
 
 /// An admin call that did not answer 200 is a step that could not run.
+/// `PUT` or `DELETE /__mock/users/:email/mfa`, and what it did.
+async fn mfa(
+    w: &mut World<'_>,
+    rec: &mut StepRecord,
+    user: &str,
+    method: &str,
+    body: Option<Value>,
+) -> Result<String, String> {
+    let path = format!("/__mock/users/{user}/mfa");
+    let r = w.http.admin(method, &path, body).await?;
+    rec.status = Some(r.status);
+    ok(&r, &format!("{method} {path}"))?;
+    let killed = r
+        .body
+        .get("invalidated")
+        .and_then(Value::as_array)
+        .map_or(0, Vec::len);
+    let on = method == "PUT";
+    Ok(format!(
+        "{user} turns {} multi-factor login ({method} {path}) → {}{}",
+        if on { "on" } else { "off" },
+        r.status,
+        if on {
+            let s = if killed == 1 { "" } else { "s" };
+            format!(", {killed} token{s} invalidated")
+        } else {
+            String::new()
+        }
+    ))
+}
+
 fn ok(r: &crate::http::Reply, what: &str) -> Result<(), String> {
     if r.status == 200 {
         Ok(())

@@ -47,12 +47,29 @@ pub(crate) async fn run(
             actor,
             user,
             save_as,
-        } => account::login(w, n, actor, user, save_as.as_deref(), false, rec).await,
+            otp,
+        } => {
+            let how = account::How::Password {
+                otp: otp.as_deref(),
+            };
+            account::login(w, n, actor, user, save_as.as_deref(), how, rec).await
+        }
         Action::BuildLogin {
             actor,
             user,
             save_as,
-        } => account::login(w, n, actor, user, save_as.as_deref(), true, rec).await,
+        } => {
+            account::login(
+                w,
+                n,
+                actor,
+                user,
+                save_as.as_deref(),
+                account::How::Build,
+                rec,
+            )
+            .await
+        }
         Action::ResetToken {
             user,
             actor,
@@ -82,6 +99,8 @@ pub(crate) fn quiet_on_tokens(action: &Action) -> bool {
             | Action::DeviceOnline { .. }
             | Action::Reconnect { .. }
             | Action::RestartServer
+            | Action::EnableMfa { .. }
+            | Action::DisableMfa { .. }
     )
 }
 
@@ -119,6 +138,8 @@ pub(crate) fn plan(sc: &Scenario, action: &Action) -> String {
         } => format!("{} sends {method} {path}", api.actor),
         Action::Await { label } => format!("waits for {label:?}"),
         Action::ChangePolicy { policy } => format!("the token policy becomes {policy}"),
+        Action::EnableMfa { user, .. } => format!("{user} turns on multi-factor login"),
+        Action::DisableMfa { user } => format!("{user} turns off multi-factor login"),
         Action::AdvanceClock { secs } => format!("the clock moves {} forward", duration(*secs)),
         Action::DeviceOffline { device, .. } => format!("{device} goes offline"),
         Action::DeviceOnline { device } => format!("{device} comes back online"),
