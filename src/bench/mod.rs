@@ -7,7 +7,7 @@
 //! - `events`: publish-to-receive latency over SSE with many subscribers (`--baseline`: the
 //!   same fan-out over bare TCP first).
 //!
-//! Build with `--release`: debug builds are 10-50x slower.
+//! Build with `--profile perf` (release with fat LTO): debug builds are 10-50x slower.
 
 mod calls;
 mod cloud;
@@ -66,7 +66,7 @@ pub enum Which {
 
 pub async fn run(opts: BenchOpts) -> anyhow::Result<()> {
     if cfg!(debug_assertions) {
-        println!("note: a debug build; run `cargo run --release -- bench …` for real figures");
+        println!("note: a debug build; run `cargo run --profile perf -- bench …` for real figures");
     }
     match opts.which {
         Which::Fleet {
