@@ -14,6 +14,10 @@ use crate::domain::token::{
 };
 use crate::domain::users::{normalize_username, Client, User};
 
+mod mfa;
+
+pub use mfa::MFA_TOKEN_LIFETIME_SECS;
+
 /// What a new token should look like.
 #[derive(Clone, Debug)]
 pub struct IssueRequest {
@@ -65,19 +69,8 @@ pub struct Db {
     /// Password grants waiting for their second factor, by `mfa_token`. Not saved: a
     /// restart asks for the password again.
     #[serde(skip)]
-    mfa_challenges: HashMap<String, MfaChallenge>,
+    mfa_challenges: HashMap<String, mfa::MfaChallenge>,
 }
-
-/// A password grant that answered `mfa_required`.
-#[derive(Clone, Debug)]
-struct MfaChallenge {
-    username: String,
-    client_id: String,
-    expires_at: DateTime<Utc>,
-}
-
-/// How long an `mfa_token` stays usable.
-pub const MFA_TOKEN_LIFETIME_SECS: i64 = 300;
 
 impl Db {
     pub fn user(&self, username: &str) -> Option<&User> {
@@ -340,68 +333,6 @@ impl Db {
             Some(at) if at <= now => Err(RefreshError::Expired),
             _ => Ok(record.clone()),
         }
-    }
-
-    /// Opens an MFA challenge for a password grant that succeeded; returns its `mfa_token`.
-    pub fn start_mfa(&mut self, username: &str, client_id: &str, now: DateTime<Utc>) -> String {
-        self.mfa_challenges.retain(|_, c| c.expires_at > now);
-        let token = crate::domain::users::random_hex(40);
-        self.mfa_challenges.insert(
-            token.clone(),
-            MfaChallenge {
-                username: username.to_string(),
-                client_id: client_id.to_string(),
-                expires_at: now + Duration::seconds(MFA_TOKEN_LIFETIME_SECS),
-            },
-        );
-        token
-    }
-
-    /// The user an `mfa_token` was issued for, if it is live and belongs to `client_id`.
-    pub fn mfa_user(&self, mfa_token: &str, client_id: &str, now: DateTime<Utc>) -> Option<String> {
-        self.mfa_challenges
-            .get(mfa_token)
-            .filter(|c| c.expires_at > now && c.client_id == client_id)
-            .map(|c| c.username.clone())
-    }
-
-    /// Ends a challenge once its grant has issued a token.
-    pub fn finish_mfa(&mut self, mfa_token: &str) {
-        self.mfa_challenges.remove(mfa_token);
-    }
-
-    /// Turns multi-factor login on (`Some`) or off (`None`); with `invalidate_tokens`, turning
-    /// it on kills every valid token of the user, as the cloud's enrolment can. `None` if
-    /// there is no such user; else the tokens killed.
-    pub fn set_mfa(
-        &mut self,
-        username: &str,
-        mfa: Option<crate::domain::users::Mfa>,
-        invalidate_tokens: bool,
-        now: DateTime<Utc>,
-    ) -> Option<Vec<String>> {
-        let user = self.user_mut(username)?;
-        let enabling = mfa.is_some();
-        user.mfa = mfa;
-        let key = user.username.clone();
-        if !enabling {
-            self.mfa_challenges.retain(|_, c| c.username != key);
-        }
-        Some(if enabling && invalidate_tokens {
-            self.invalidate_all(&key, Reason::MfaEnabled, now)
-        } else {
-            Vec::new()
-        })
-    }
-
-    /// Spends one of the user's recovery codes; false if it is not one of them.
-    pub fn spend_recovery_code(&mut self, username: &str, code: &str) -> bool {
-        let Some(mfa) = self.user_mut(username).and_then(|u| u.mfa.as_mut()) else {
-            return false;
-        };
-        let before = mfa.recovery_codes.len();
-        mfa.recovery_codes.retain(|c| c != code);
-        mfa.recovery_codes.len() < before
     }
 
     /// Revokes a used refresh token (the library revokes the old one on refresh).
