@@ -232,3 +232,55 @@ async fn kill_9_under_load_never_loses_an_acknowledged_token() {
         "single policy: exactly one valid token after all the crashes"
     );
 }
+
+/// A password grant answered `mfa_required`; its `mfa_token`.
+async fn mfa_challenge(app: &TestApp) -> String {
+    let r = app.password_grant("particle", "particle", &[]).await;
+    assert_eq!(r.status, 403, "{}", r.text);
+    r.json["mfa_token"].as_str().unwrap_or_default().to_string()
+}
+
+async fn recovery_grant(app: &TestApp, code: &str) -> Reply {
+    let mfa_token = mfa_challenge(app).await;
+    app.grant(&[
+        ("grant_type", "urn:custom:recovery-code"),
+        ("mfa_token", &mfa_token),
+        ("recovery_code", code),
+        ("client_id", "particle"),
+        ("client_secret", "particle"),
+    ])
+    .await
+}
+
+/// Multi-factor login survives a restart, and so does a spent recovery code.
+#[tokio::test]
+async fn a_restart_keeps_mfa_and_spent_recovery_codes() {
+    let dir = temp_dir("restart-mfa");
+    let cfg = || Config {
+        state_dir: Some(dir.clone()),
+        ..config(Profile::Particle)
+    };
+    {
+        let app = spawn_with_user(cfg()).await;
+        let r = app
+            .send(
+                app.req(reqwest::Method::PUT, "/__mock/users/user@example.com/mfa")
+                    .json(&json!({"otp": "111111", "recovery_codes": ["once-only", "spare"]})),
+            )
+            .await;
+        assert_eq!(r.status, 200, "{}", r.text);
+        let r = recovery_grant(&app, "once-only").await;
+        assert_eq!(r.status, 200, "{}", r.text);
+    }
+    let app = spawn_app(cfg()).await;
+    let r = recovery_grant(&app, "once-only").await;
+    assert_oauth_error(
+        &r,
+        Profile::Particle,
+        400,
+        "invalid_grant",
+        "Invalid recovery code",
+    );
+    let r = recovery_grant(&app, "spare").await;
+    assert_eq!(r.status, 200, "{}", r.text);
+}
