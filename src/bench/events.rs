@@ -20,17 +20,43 @@ pub async fn run(
     events: usize,
     gap: Duration,
     baseline: bool,
+    runs: usize,
 ) -> anyhow::Result<()> {
-    if baseline {
-        let (lat, cpu) = bare_tcp(subscribers, events, gap).await?;
-        report(
-            "bare TCP, no HTTP (baseline)",
-            subscribers,
-            events,
-            lat,
-            cpu,
-        );
+    const BARE: &str = "bare TCP, no HTTP (baseline)";
+    const SSE: &str = "publish → receive over SSE";
+    let (mut bare_p99, mut sse_p99) = (Vec::new(), Vec::new());
+    for _ in 0..runs.max(1) {
+        if baseline {
+            let (lat, cpu) = bare_tcp(subscribers, events, gap).await?;
+            bare_p99.extend(report(BARE, subscribers, events, lat, cpu));
+        }
+        let (lat, cpu) = sse(subscribers, events, gap).await?;
+        sse_p99.extend(report(SSE, subscribers, events, lat, cpu));
     }
+    if runs > 1 {
+        for (what, mut p99) in [(BARE, bare_p99), (SSE, sse_p99)] {
+            if p99.is_empty() {
+                continue;
+            }
+            p99.sort_unstable();
+            println!(
+                "{what}, p99 over {} runs: min {}, median {}, max {}",
+                p99.len(),
+                ms(p99[0]),
+                ms(p99[p99.len() / 2]),
+                ms(p99[p99.len() - 1])
+            );
+        }
+    }
+    Ok(())
+}
+
+/// One run through a fresh cloud: every delivery's latency, and CPU per delivery.
+async fn sse(
+    subscribers: usize,
+    events: usize,
+    gap: Duration,
+) -> anyhow::Result<(Vec<Duration>, Option<Duration>)> {
     println!("starting a cloud and {subscribers} event streams…");
     let cloud = cloud::start(0).await?;
     let base = Arc::new(Instant::now());
@@ -71,9 +97,7 @@ pub async fn run(
     }
     publish("bench-end", String::new()).await?;
     let lat = collect(readers).await?;
-    let cpu = cpu.per(subscribers * events);
-    report("publish → receive over SSE", subscribers, events, lat, cpu);
-    Ok(())
+    Ok((lat, cpu.per(subscribers * events)))
 }
 
 fn report(
@@ -82,20 +106,26 @@ fn report(
     events: usize,
     mut all: Vec<Duration>,
     cpu: Option<Duration>,
-) {
+) -> Option<Duration> {
     let expected = subscribers * events;
     let cpu = cpu
         .map(|c| format!("; CPU {:.1} µs per delivery", c.as_secs_f64() * 1e6))
         .unwrap_or_default();
     match summarize(&mut all) {
-        Some(s) => println!(
-            "{what}, {subscribers} subscribers, {events} events: {} of {expected} delivered; p50 {}, p99 {}, max {}{cpu}",
-            all.len(),
-            ms(s.p50),
-            ms(s.p99),
-            ms(s.max)
-        ),
-        None => println!("{what}: no event was delivered"),
+        Some(s) => {
+            println!(
+                "{what}, {subscribers} subscribers, {events} events: {} of {expected} delivered; p50 {}, p99 {}, max {}{cpu}",
+                all.len(),
+                ms(s.p50),
+                ms(s.p99),
+                ms(s.max)
+            );
+            Some(s.p99)
+        }
+        None => {
+            println!("{what}: no event was delivered");
+            None
+        }
     }
 }
 

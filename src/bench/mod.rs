@@ -61,6 +61,10 @@ pub enum Which {
         /// machine's floor.
         #[arg(long)]
         baseline: bool,
+        /// Repeat the whole measurement, then print the p99's spread: on a machine whose
+        /// speed drifts, one run says little.
+        #[arg(long, default_value_t = 1)]
+        runs: usize,
     },
 }
 
@@ -83,7 +87,11 @@ pub async fn run(opts: BenchOpts) -> anyhow::Result<()> {
             events,
             gap_ms,
             baseline,
-        } => events::run(subscribers, events, Duration::from_millis(gap_ms), baseline).await,
+            runs,
+        } => {
+            let gap = Duration::from_millis(gap_ms);
+            events::run(subscribers, events, gap, baseline, runs).await
+        }
     }
 }
 
