@@ -144,10 +144,7 @@ pub async fn set_mfa(
             ))
         }
     };
-    let invalidate = params
-        .get("invalidate_tokens")
-        .is_some_and(|v| v.as_bool() == Some(true) || v.as_str() == Some("true"));
-    switch_mfa(&state, &username, mfa, invalidate)
+    switch_mfa(&state, &username, mfa, params.flag("invalidate_tokens"))
 }
 
 /// `DELETE /__mock/users/:username/mfa`.

@@ -112,11 +112,7 @@ pub async fn state(State(state): State<AppState>) -> Response {
 
 /// `POST /__mock/reset` (optional `{"keep_devices": true}`): back to the seed.
 pub async fn reset(State(state): State<AppState>, req: ApiRequest) -> Result<Response, ApiError> {
-    let keep = req
-        .params()?
-        .get("keep_devices")
-        .map(|v| v.as_bool().unwrap_or_else(|| v.as_str() == Some("true")))
-        .unwrap_or(false);
+    let keep = req.params()?.flag("keep_devices");
     state
         .reset(keep)
         .map_err(|e| ApiError::message(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()))?;

@@ -37,6 +37,12 @@ impl Params {
         self.get(key).and_then(value_text)
     }
 
+    /// A yes/no switch of the admin API: JSON `true`, or the form value `"true"`.
+    pub fn flag(&self, key: &str) -> bool {
+        self.get(key)
+            .is_some_and(|v| v.as_bool().unwrap_or_else(|| v.as_str() == Some("true")))
+    }
+
     pub fn contains(&self, key: &str) -> bool {
         self.get(key).is_some()
     }

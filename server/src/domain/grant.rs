@@ -173,8 +173,7 @@ pub async fn token_grant(state: &AppState, req: TokenRequest) -> Result<Issued, 
                 let username = db
                     .mfa_user(mfa_token, &client_id, now)
                     .ok_or_else(|| OAuthError::invalid_grant(text::MFA_BAD_TOKEN))?;
-                let mfa = db.user(&username).and_then(|u| u.mfa.clone());
-                let Some(mfa) = mfa else {
+                let Some(mfa) = db.user(&username).and_then(|u| u.mfa.clone()) else {
                     return Err(OAuthError::invalid_grant(text::MFA_BAD_TOKEN));
                 };
                 if otp_grant {
