@@ -92,3 +92,35 @@ fn names_resolve_like_ids() {
     );
     assert_eq!(reg.resolve("nope"), None);
 }
+
+#[test]
+fn only_the_owner_replaces_a_claimed_devices_key() {
+    let (reg, _bus) = registry();
+    let id = "0123456789abcdef01234567";
+    reg.upsert(id, |d| {
+        d.owner = Some("a@example.com".into());
+        d.public_key_pem = Some("A's key".into());
+    });
+    let before = reg.generation();
+    assert_eq!(
+        reg.provision_for(&id.to_ascii_uppercase(), "B's key", "b@example.com"),
+        Err(ProvisionError::NotOwner)
+    );
+    assert_eq!(reg.public_key(id).as_deref(), Some("A's key"));
+    assert_eq!(
+        reg.generation(),
+        before,
+        "a refusal changes nothing to save"
+    );
+    assert_eq!(
+        reg.provision_for(id, "A's new key", "a@example.com"),
+        Ok(())
+    );
+    assert_eq!(reg.public_key(id).as_deref(), Some("A's new key"));
+    // New and unclaimed devices take anyone's key and stay unclaimed.
+    let new = "aaaaaaaaaaaaaaaaaaaaaaaa";
+    assert_eq!(reg.provision_for(new, "B's key", "b@example.com"), Ok(()));
+    assert_eq!(reg.public_key(new).as_deref(), Some("B's key"));
+    assert_eq!(reg.get(new).and_then(|d| d.owner), None);
+    assert_eq!(reg.provision_for(new, "C's key", "c@example.com"), Ok(()));
+}
