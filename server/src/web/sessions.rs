@@ -69,7 +69,7 @@ impl Sessions {
             token: token.clone(),
             username: username.to_string(),
             csrf: friendly_token(),
-            expires_at: now + lifetime(),
+            expires_at: crate::clock::deadline(now, lifetime()),
         };
         map.insert(token, session.clone());
         session
