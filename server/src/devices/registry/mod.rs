@@ -89,6 +89,19 @@ impl Registry {
         named(Some(user)).or_else(|| named(None))
     }
 
+    /// As [`Registry::find_for`], then by name among other users' devices (the lowest id
+    /// when several share the name): for the one route that shows a device its caller does
+    /// not own, its public events.
+    pub fn find_anywhere(&self, id_or_name: &str, user: &str) -> Option<DeviceInfo> {
+        self.find_for(id_or_name, user).or_else(|| {
+            self.devices
+                .read()
+                .values()
+                .find(|e| e.info.name.as_deref() == Some(id_or_name))
+                .map(|e| e.info.clone())
+        })
+    }
+
     /// The devices a user owns, by id.
     pub fn owned_by(&self, user: &str) -> Vec<DeviceInfo> {
         self.devices

@@ -124,3 +124,34 @@ fn only_the_owner_replaces_a_claimed_devices_key() {
     assert_eq!(reg.get(new).and_then(|d| d.owner), None);
     assert_eq!(reg.provision_for(new, "C's key", "c@example.com"), Ok(()));
 }
+
+#[test]
+fn find_anywhere_prefers_the_callers_own_device_then_any_by_name() {
+    let (reg, _bus) = registry();
+    let named = |id: &str, owner: &str| {
+        reg.upsert(id, |d| {
+            d.owner = Some(owner.into());
+            d.name = Some("kitchen".into());
+        })
+    };
+    named("cccccccccccccccccccccccc", "c@example.com");
+    named("bbbbbbbbbbbbbbbbbbbbbbbb", "b@example.com");
+    let id = |d: Option<DeviceInfo>| d.map(|d| d.id);
+    assert_eq!(reg.find_for("kitchen", "a@example.com").map(|d| d.id), None);
+    assert_eq!(
+        id(reg.find_anywhere("kitchen", "a@example.com")).as_deref(),
+        Some("bbbbbbbbbbbbbbbbbbbbbbbb"),
+        "the lowest id of those sharing the name"
+    );
+    named("dddddddddddddddddddddddd", "a@example.com");
+    assert_eq!(
+        id(reg.find_anywhere("kitchen", "a@example.com")).as_deref(),
+        Some("dddddddddddddddddddddddd"),
+        "the caller's own device first"
+    );
+    assert_eq!(
+        id(reg.find_anywhere("CCCCCCCCCCCCCCCCCCCCCCCC", "a@example.com")).as_deref(),
+        Some("cccccccccccccccccccccccc")
+    );
+    assert_eq!(id(reg.find_anywhere("nothing", "a@example.com")), None);
+}
