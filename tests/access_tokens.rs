@@ -86,9 +86,13 @@ async fn spark_2014_revokes_one_token_only_with_basic() {
     expect(&r, 401, json!({"ok": false, "errors": [NO_BASIC_DELETE]}));
     let r = delete_as(USER, "wrong").await;
     expect(&r, 401, json!({"ok": false, "errors": ["Bad password"]}));
-    // Someone else's Basic does not revoke my token (but the answer gives nothing away).
+    // Someone else's Basic does not revoke my token, and says so rather than `{ok:true}`.
     let r = delete_as("other@example.com", "pw2").await;
-    expect(&r, 200, json!({"ok": true}));
+    expect(
+        &r,
+        403,
+        json!({"ok": false, "errors": ["Permission Denied: the access token belongs to another user"]}),
+    );
     assert!(app.works(&t).await);
     // spark-cli sent Basic plus its current token in the form body.
     let keep = app.login("spark", "spark").await;

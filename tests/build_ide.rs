@@ -189,6 +189,46 @@ async fn forms_without_their_csrf_token_are_refused() {
     assert_eq!(browser.get("/build/settings").await.status, 401);
 }
 
+/// The login form's double submit only takes a value this server issued (it is signed): a
+/// matching cookie and field the client made up, or one issued by another server, are
+/// refused and log no one in.
+#[tokio::test]
+async fn the_login_csrf_value_must_be_one_the_server_issued() {
+    let app = spawn_with_user(config(Profile::Spark2014)).await;
+    let elsewhere = spawn_with_user(config(Profile::Spark2014)).await;
+    let issued_elsewhere = {
+        let mut b = Browser::new(&elsewhere);
+        csrf_field(&b.get("/build").await.text)
+    };
+    let issued_here = csrf_field(&Browser::new(&app).get("/build").await.text);
+    let nonce = issued_here.split('.').next().unwrap_or_default();
+    let forged_signature = format!("{nonce}.{}", "A".repeat(43));
+    let chosen = [
+        "x".to_string(),
+        "AAAAAAAAAAAAAAAAAAAA".to_string(),
+        forged_signature,
+        format!("{nonce}."),
+        issued_elsewhere,
+    ];
+    for value in &chosen {
+        let mut client = Browser::new(&app);
+        client
+            .cookies
+            .insert("spark_build_csrf".to_string(), value.clone());
+        let form = [("username", USER), ("password", PASSWORD), ("csrf", value)];
+        let r = client.post("/build/login", &form).await;
+        assert_eq!(r.status, 403, "{value}: {}", r.text);
+        assert!(r.text.contains("did not come from this site"), "{}", r.text);
+        assert!(!client.cookies.contains_key("spark_build_session"));
+    }
+    assert!(app.tokens_of(USER).await.is_empty(), "nobody logged in");
+    // The form as served still logs in.
+    let token = Browser::new(&app)
+        .login_and_read_token(USER, PASSWORD)
+        .await;
+    assert!(app.works(&token).await);
+}
+
 #[tokio::test]
 async fn a_hostile_username_is_escaped_everywhere() {
     let app = spawn_with_user(config(Profile::Spark2014)).await;

@@ -157,6 +157,60 @@ async fn private_events_stay_with_their_owner() {
     );
 }
 
+/// Someone else's device shows its public events, and only those, whether the stream names
+/// it by id or by name (cloud-api.md §6: "public events only if you do not own it"; a
+/// name is accepted wherever an id is). By name it used to be 403 while by id it was 200.
+#[tokio::test]
+async fn another_users_device_shows_its_public_events_by_id_and_by_name() {
+    const B_DEV: &str = "bbbbbbbbbbbbbbbbbbbbbbbb";
+    for profile in PROFILES {
+        let app = spawn_app(config(profile)).await;
+        app.signup("a@example.com", "pa").await;
+        app.signup("b@example.com", "pb").await;
+        let ta = app
+            .login_user("a@example.com", "pa", "spark", "spark")
+            .await;
+        let tb = app
+            .login_user("b@example.com", "pb", "spark", "spark")
+            .await;
+        app.state.devices().upsert(B_DEV, |d| {
+            d.owner = Some("b@example.com".into());
+            d.name = Some("bdev".into());
+        });
+        let by_id = open(&app, &format!("/v1/devices/{B_DEV}/events"), &ta).await;
+        let by_name = open(&app, "/v1/devices/bdev/events", &ta).await;
+        let by_name_prefixed = open(&app, "/v1/devices/bdev/events/te", &ta).await;
+        let owners = open(&app, "/v1/devices/bdev/events", &tb).await;
+        let devices = app.state.devices();
+        devices.device_event(B_DEV, "secret".into(), Some("s".into()), 60, false);
+        devices.device_event(B_DEV, "temp".into(), Some("21".into()), 60, true);
+        let names = |t: &str| events_in(t).into_iter().map(|e| e.0).collect::<Vec<_>>();
+        for (what, stream) in [
+            ("id", by_id),
+            ("name", by_name),
+            ("prefix", by_name_prefixed),
+        ] {
+            assert_eq!(
+                names(&read_events(stream, 1).await),
+                ["temp"],
+                "{profile}: A's stream of B's device by {what}"
+            );
+        }
+        assert_eq!(names(&read_events(owners, 2).await), ["secret", "temp"]);
+        // A device nobody has is still Permission Denied.
+        for target in ["nosuchdevice", "ffffffffffffffffffffffff"] {
+            let r = app
+                .get_bearer(&format!("/v1/devices/{target}/events"), &ta)
+                .await;
+            assert_eq!(
+                (r.status, &r.json["error"]),
+                (403, &json!("Permission Denied")),
+                "{profile}: {target}"
+            );
+        }
+    }
+}
+
 #[tokio::test]
 async fn bad_tokens_get_json_before_any_stream() {
     for profile in PROFILES {

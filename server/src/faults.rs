@@ -11,6 +11,8 @@ use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use serde::{Deserialize, Serialize};
 
+use crate::clock::deadline;
+
 /// What goes wrong with a device.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "fault", rename_all = "snake_case")]
@@ -108,7 +110,13 @@ impl Faults {
 
     pub fn add_device(&self, device: &str, fault: DeviceFault, now: DateTime<Utc>) -> Active {
         let until = match &fault {
-            DeviceFault::RefuseReconnect { secs } => Some(now + Duration::seconds(*secs as i64)),
+            DeviceFault::RefuseReconnect { secs } => Some(
+                // Longer than a duration can hold: refused for good.
+                i64::try_from(*secs)
+                    .ok()
+                    .and_then(Duration::try_seconds)
+                    .map_or(DateTime::<Utc>::MAX_UTC, |d| deadline(now, d)),
+            ),
             // A drop happens once, when the fault is added; nothing stays in force.
             DeviceFault::Drop => Some(now),
             _ => None,
@@ -278,5 +286,11 @@ mod tests {
         assert!(f.refuses("d", now + Duration::days(1)));
         assert!(f.remove(off.id));
         assert!(!f.refuses("d", now));
+        // Longer than time can hold: refused for good, without a panic.
+        for secs in [u64::MAX, i64::MAX as u64, 1 << 62] {
+            let a = f.add_device("e", DeviceFault::RefuseReconnect { secs }, now);
+            assert!(f.refuses("e", now + Duration::days(365 * 1000)), "{secs}");
+            assert!(f.remove(a.id));
+        }
     }
 }

@@ -8,6 +8,8 @@ use std::sync::Arc;
 use chrono::{DateTime, Duration, Utc};
 use parking_lot::Mutex;
 
+use crate::clock::deadline;
+
 /// What a request counts against, besides the all-routes limit.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub enum Bucket {
@@ -110,7 +112,7 @@ impl RateLimiter {
         } else {
             entry.0 += 1;
             if entry.0 >= MAX_FAILURES {
-                *entry = (0, Some(now + Duration::seconds(LOCKOUT_SECS)));
+                *entry = (0, Some(deadline(now, Duration::seconds(LOCKOUT_SECS))));
             }
         }
     }

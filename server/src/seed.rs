@@ -18,9 +18,10 @@
 
 use std::path::Path;
 
-use chrono::{DateTime, Duration, Utc};
+use chrono::{DateTime, Utc};
 use serde::Deserialize;
 
+use crate::clock;
 use crate::config::Config;
 use crate::domain::db::Db;
 use crate::domain::password::PasswordHash;
@@ -191,6 +192,16 @@ impl Seed {
                     continue;
                 }
                 let secs = t.expires_in.unwrap_or(config.token_lifetime_secs);
+                let expires_at = if secs > 0 {
+                    let at = clock::secs(secs).and_then(|d| clock::after(now, d));
+                    Some(at.map_err(|_| {
+                        SeedError::Invalid(format!(
+                            "expires_in of token {token} is too large: {secs}"
+                        ))
+                    })?)
+                } else {
+                    None
+                };
                 db.insert(TokenRecord::new(
                     token,
                     username.clone(),
@@ -198,7 +209,7 @@ impl Seed {
                     GrantKind::Seed,
                     config.policy,
                     now,
-                    (secs > 0).then(|| now + Duration::seconds(secs)),
+                    expires_at,
                 ));
             }
         }
@@ -262,5 +273,16 @@ mod tests {
             .apply(&mut Db::default(), &Config::default(), Utc::now())
             .unwrap_err();
         assert!(err.to_string().contains("40 lowercase hex"), "{err}");
+        // An expiry no time can hold is an error, not a panic at start-up.
+        let seed = Seed::parse(&format!(
+            "[[users]]\nusername='a'\npassword='b'\n[[users.tokens]]\n\
+             token='0123456789abcdef0123456789abcdef01234567'\nexpires_in={}\n",
+            i64::MAX
+        ))
+        .unwrap();
+        let err = seed
+            .apply(&mut Db::default(), &Config::default(), Utc::now())
+            .unwrap_err();
+        assert!(err.to_string().contains("expires_in"), "{err}");
     }
 }

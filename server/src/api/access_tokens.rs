@@ -52,7 +52,8 @@ pub async fn list(State(state): State<AppState>, req: ApiRequest) -> Result<Resp
 }
 
 /// `DELETE /v1/access_tokens/:token`. spark-2014 wants Basic `email:password` and revokes
-/// only the caller's own token; in particle the token in the path is its own proof. An
+/// only the caller's own token: another user's token is a 403 and stays valid (a 200 would
+/// tell the caller it was revoked). In particle the token in the path is its own proof. An
 /// unknown token answers `{ok:true}` in both, as the cloud did.
 pub async fn revoke(
     State(state): State<AppState>,
@@ -65,25 +66,27 @@ pub async fn revoke(
     };
     let now = state.clock().now();
     let route = format!("DELETE /v1/access_tokens/{}", short(&token));
-    let revoked = state.db(|db| {
-        let mine = match (&owner, db.token(&token)) {
-            (_, None) => false,
-            (None, Some(_)) => true,
-            (Some(u), Some(t)) => t.username == u.username,
-        };
-        mine && db.invalidate(
+    let revoked = state.db(|db| match (&owner, db.token(&token)) {
+        (_, None) => Ok(false),
+        (Some(u), Some(t)) if t.username != u.username => {
+            Err(ApiError::messages(StatusCode::FORBIDDEN, &[NOT_YOUR_TOKEN]))
+        }
+        _ => Ok(db.invalidate(
             &token,
             Reason::Revoked {
                 route: route.clone(),
             },
             now,
-        )
-    });
+        )),
+    })?;
     if revoked {
         tracing::info!("token {} revoked by {route}", short(&token));
     }
     Ok(ok())
 }
+
+/// spark-2014's answer to revoking a token of another user (the references are silent).
+const NOT_YOUR_TOKEN: &str = "Permission Denied: the access token belongs to another user";
 
 /// `DELETE /v1/access_tokens` with Bearer: revokes every token of the caller.
 pub async fn revoke_all(

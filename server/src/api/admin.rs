@@ -4,7 +4,7 @@
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::Response;
-use chrono::{DateTime, Duration, Utc};
+use chrono::{DateTime, Utc};
 use serde_json::{json, Value};
 
 use crate::api::error::ApiError;
@@ -59,32 +59,35 @@ pub async fn get_clock(State(state): State<AppState>) -> Response {
 }
 
 /// `POST /__mock/clock` with `{"advance_secs": N}`, `{"set": "<RFC 3339>"}` or `{"reset": true}`.
+/// A move that would leave the clock outside 0000-01-01T00:00:00Z..=9999-12-31T23:59:59Z is
+/// a 400 and leaves it where it was.
 pub async fn set_clock(
     State(state): State<AppState>,
     req: ApiRequest,
 ) -> Result<Response, ApiError> {
     let p = req.params()?;
-    if let Some(v) = p.get("advance_secs") {
+    let moved = if let Some(v) = p.get("advance_secs") {
         let secs = v
             .as_i64()
             .or_else(|| v.as_str().and_then(|s| s.trim().parse().ok()))
-            .filter(|s| s.abs() <= 100 * 365 * 86_400)
             .ok_or_else(|| {
                 ApiError::bad_request("advance_secs must be a whole number of seconds")
             })?;
-        state.clock().advance(Duration::seconds(secs));
+        state.clock().advance_secs(secs)
     } else if let Some(v) = p.str("set") {
         let at: DateTime<Utc> = DateTime::parse_from_rfc3339(&v)
             .map_err(|e| ApiError::bad_request(format!("set must be an RFC 3339 time: {e}")))?
             .with_timezone(&Utc);
-        state.clock().set(at);
+        state.clock().set(at)
     } else if p.get("reset").is_some() {
         state.clock().reset();
+        Ok(())
     } else {
         return Err(ApiError::bad_request(
             "expected {\"advance_secs\": N}, {\"set\": \"<RFC 3339>\"} or {\"reset\": true}",
         ));
-    }
+    };
+    moved.map_err(|e| ApiError::bad_request(e.to_string()))?;
     tracing::info!("clock now reads {}", iso_millis(state.clock().now()));
     Ok(json_response(StatusCode::OK, &clock_json(&state)))
 }

@@ -259,7 +259,8 @@ pub async fn device(
 }
 
 /// One device's events. The caller's own device shows everything; someone else's device
-/// shows only its public events, as the cloud does.
+/// shows only its public events, as the cloud does, named by id or by name alike (a name
+/// is the caller's own device's first). Only an unknown device is 403 Permission Denied.
 pub async fn device_prefixed(
     State(state): State<AppState>,
     Path((id, p)): Path<(String, String)>,
@@ -270,7 +271,7 @@ pub async fn device_prefixed(
         Ok(d) => d.id,
         Err(e) => state
             .devices()
-            .find_for(&id, &actor.user.username)
+            .find_anywhere(&id, &actor.user.username)
             .map(|d| d.id)
             .ok_or(e)?,
     };

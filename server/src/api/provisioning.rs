@@ -5,6 +5,8 @@
 //! Stricter than spark-server where its laxness could only fail later: `deviceID` must be
 //! a 24-hex id equal to the one in the URL, and the key must be the 1024-bit RSA key the
 //! handshake needs (spark-server accepted any key and failed at the device's handshake).
+//! And unlike spark-server, which let any user replace any key, a claimed device's key
+//! can be replaced only with its owner's token: `403 {"ok":false,"error":…}` otherwise.
 
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
@@ -29,7 +31,7 @@ pub async fn provision(
     Path(id): Path<String>,
     req: ApiRequest,
 ) -> Result<Response, ApiError> {
-    authenticate(&state, &req)?;
+    let actor = authenticate(&state, &req)?;
     let params = req.params()?;
     let device_id = params
         .str("deviceID")
@@ -48,7 +50,19 @@ pub async fn provision(
         .ok_or_else(|| refused("No key provided"))?;
     let key = parse_device_key(&pem).map_err(|e| refused(format!("Key error {e}")))?;
     let canonical = device_key_pem(&key).map_err(|e| refused(format!("Key error {e}")))?;
-    state.devices().provision(&device_id, &canonical);
+    if let Err(e) = state
+        .devices()
+        .provision_for(&device_id, &canonical, &actor.user.username)
+    {
+        tracing::warn!(
+            "{device_id}: {} may not replace the key of another user's device",
+            actor.user.username
+        );
+        return Err(ApiError::body(
+            StatusCode::FORBIDDEN,
+            json!({"ok": false, "error": e.to_string()}),
+        ));
+    }
     tracing::info!("{device_id}: public key provisioned");
     Ok(json_response(StatusCode::OK, &json!("Success!")))
 }

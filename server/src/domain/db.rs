@@ -7,6 +7,7 @@ use std::collections::{BTreeMap, HashMap};
 use chrono::{DateTime, Duration, Utc};
 use serde::{Deserialize, Serialize};
 
+use crate::clock::deadline;
 use crate::config::PolicyKind;
 use crate::domain::policy::{plan_grant, plan_reset, Plan};
 use crate::domain::token::{
@@ -163,7 +164,7 @@ impl Db {
             client_id: build_client_id.to_string(),
             grant: GrantKind::Reset,
             scope: None,
-            expires_at: Some(now + lifetime),
+            expires_at: Some(deadline(now, lifetime)),
             refresh_lifetime: None,
             origin: Origin::default(),
         };
@@ -221,7 +222,7 @@ impl Db {
         }
         // No refresh token for a token that never expires (the particle rule).
         let refresh = match (req.refresh_lifetime, req.expires_at) {
-            (Some(life), Some(_)) => Some((generate_token(), now + life)),
+            (Some(life), Some(_)) => Some((generate_token(), deadline(now, life))),
             _ => None,
         };
         let mut record = TokenRecord::new(

@@ -6,6 +6,7 @@ use std::collections::HashMap;
 
 use chrono::{DateTime, Duration, Utc};
 
+use crate::clock;
 use crate::config::{ClientCheck, Profile};
 use crate::domain::db::{IssueRequest, Issued, RefreshError};
 use crate::domain::token::{GrantKind, Origin};
@@ -105,8 +106,9 @@ pub async fn token_grant(state: &AppState, req: TokenRequest) -> Result<Issued, 
         issue.expires_at = requested_expiry(&req, state, now)?;
         Ok(now)
     };
-    let refresh_lifetime = (profile == Profile::Particle)
-        .then(|| Duration::seconds(state.config().refresh_lifetime_secs));
+    let refresh_lifetime = (profile == Profile::Particle).then(|| {
+        Duration::try_seconds(state.config().refresh_lifetime_secs).unwrap_or(Duration::MAX)
+    });
     let mut issue = IssueRequest {
         username: String::new(),
         client_id: client_id.clone(),
@@ -259,7 +261,13 @@ fn requested_expiry(
             .ok()
             .filter(|s| *s >= 0 && *s <= 100 * 365 * 86_400)
             .ok_or_else(|| OAuthError::invalid_request("Invalid expires_in parameter"))?;
-        return Ok((secs > 0).then(|| now + Duration::seconds(secs)));
+        if secs == 0 {
+            return Ok(None);
+        }
+        return clock::secs(secs)
+            .and_then(|d| clock::after(now, d))
+            .map(Some)
+            .map_err(|_| OAuthError::invalid_request("Invalid expires_in parameter"));
     }
     if let Some(raw) = req
         .field("expires_at")
@@ -278,7 +286,7 @@ fn requested_expiry(
             .map_err(|_| OAuthError::invalid_request("Invalid expires_at parameter"))?;
         return Ok(Some(at));
     }
-    Ok(Some(now + state.token_lifetime()))
+    Ok(Some(clock::deadline(now, state.token_lifetime())))
 }
 
 #[cfg(test)]

@@ -24,7 +24,7 @@ use crate::domain::users::{builtin_clients, User};
 use crate::events::EventBus;
 use crate::faults::Faults;
 use crate::journal::Journal;
-use crate::persist::{PersistError, Store};
+use crate::persist::{PersistError, Store, SNAPSHOT_FILE};
 use crate::ratelimit::RateLimiter;
 use crate::seed::{Seed, SeedError};
 
@@ -92,7 +92,14 @@ impl AppState {
         let devices = Registry::new(bus.clone(), clock.clone());
         let (db, policy) = match snapshot {
             Some(snap) => {
-                clock.advance(Duration::seconds(snap.clock_offset_secs));
+                let secs = snap.clock_offset_secs;
+                clock.restore_offset_secs(secs).map_err(|e| {
+                    let path = store.as_ref().map(|s| s.dir().join(SNAPSHOT_FILE));
+                    PersistError::Corrupt {
+                        path: path.unwrap_or_default().display().to_string(),
+                        message: format!("clock_offset_secs {secs}: {e}"),
+                    }
+                })?;
                 for d in snap.devices {
                     let id = d.id.clone();
                     devices.upsert(&id, move |info| *info = d);
@@ -166,8 +173,10 @@ impl AppState {
         self.inner.generation.fetch_add(1, Ordering::AcqRel);
     }
 
+    /// The default token lifetime; one too long for a duration is as long as one can be
+    /// (add it with [`crate::clock::deadline`]).
     pub fn token_lifetime(&self) -> Duration {
-        Duration::seconds(self.inner.config.token_lifetime_secs)
+        Duration::try_seconds(self.inner.config.token_lifetime_secs).unwrap_or(Duration::MAX)
     }
 
     /// Tells long-lived streams to end, so a graceful shutdown can finish.

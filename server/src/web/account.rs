@@ -62,7 +62,7 @@ pub async fn sign_in(
         client_id: build.clone(),
         grant: GrantKind::Password,
         scope: None,
-        expires_at: Some(now + state.token_lifetime()),
+        expires_at: Some(crate::clock::deadline(now, state.token_lifetime())),
         refresh_lifetime: None,
         origin,
     };

@@ -1,8 +1,9 @@
 //! The Build IDE's pages: `GET /build` (log in), `POST /build/login`, `GET /build/settings`
 //! (the token, its expiry, Reset Token), `POST /build/settings/reset`, `POST /build/logout`.
 //!
-//! CSRF: the login form is a double submit (a random value in an HttpOnly, SameSite=Strict
-//! pre-session cookie and in a hidden field, which must match); signed-in forms carry the
+//! CSRF: the login form is a double submit (a value in an HttpOnly, SameSite=Strict
+//! pre-session cookie and in a hidden field, which must match, and which the server signed
+//! when it served the form: see [`Sessions::login_csrf`]); signed-in forms carry the
 //! session's own CSRF token. Every POST is also refused when the browser's `Origin` names
 //! another site.
 
@@ -20,7 +21,7 @@ use crate::web::html::{
     SESSION_COOKIE,
 };
 use crate::web::pages::{self, Notice, Settings};
-use crate::web::sessions::{friendly_token, same_secret, Session, SessionError, Sessions};
+use crate::web::sessions::{same_secret, Session, SessionError, Sessions};
 
 const CSRF_FAILED: &str =
     "This form has expired or did not come from this site. Nothing was changed; please try again.";
@@ -44,21 +45,26 @@ fn current(
     Ok(session)
 }
 
-/// The login page with a fresh pre-session CSRF value in both the cookie and the form.
-fn login_page(status: StatusCode, username: &str, notice: Option<Notice<'_>>) -> Response {
-    let csrf = friendly_token();
+/// The login page with a fresh, signed pre-session CSRF value in both the cookie and the form.
+fn login_page(
+    sessions: &Sessions,
+    status: StatusCode,
+    username: &str,
+    notice: Option<Notice<'_>>,
+) -> Response {
+    let csrf = sessions.login_csrf();
     let mut resp = page(status, pages::login(&csrf, username, notice));
     set_cookie(&mut resp, LOGIN_CSRF_COOKIE, &csrf);
     resp
 }
 
 /// The login page explaining why the session is not there.
-fn signed_out(status: StatusCode, e: SessionError) -> Response {
+fn signed_out(sessions: &Sessions, status: StatusCode, e: SessionError) -> Response {
     let notice = match e {
         SessionError::Missing => Notice::Info("Log in to see your access token."),
         SessionError::Expired => Notice::Error("Your session has expired. Please log in again."),
     };
-    let mut resp = login_page(status, "", Some(notice));
+    let mut resp = login_page(sessions, status, "", Some(notice));
     if e == SessionError::Expired {
         clear_cookie(&mut resp, SESSION_COOKIE);
     }
@@ -97,8 +103,8 @@ pub async fn index(
 ) -> Response {
     match current(&state, &sessions, &req) {
         Ok(_) => redirect("/build/settings"),
-        Err(SessionError::Missing) => login_page(StatusCode::OK, "", None),
-        Err(e) => signed_out(StatusCode::OK, e),
+        Err(SessionError::Missing) => login_page(&sessions, StatusCode::OK, "", None),
+        Err(e) => signed_out(&sessions, StatusCode::OK, e),
     }
 }
 
@@ -112,9 +118,10 @@ pub async fn login(
     let params = req.params().cloned().unwrap_or_default();
     let username = field(&params, "username");
     let expected = cookie(&req.headers, LOGIN_CSRF_COOKIE).unwrap_or_default();
-    let csrf_ok = !expected.is_empty() && same_secret(&expected, &field(&params, "csrf"));
+    let csrf_ok = sessions.login_csrf_ok(&expected, &field(&params, "csrf"));
     if !same_origin(&req.headers) || !csrf_ok {
         return login_page(
+            &sessions,
             StatusCode::FORBIDDEN,
             &username,
             Some(Notice::Error(CSRF_FAILED)),
@@ -123,7 +130,7 @@ pub async fn login(
     let password = field(&params, "password");
     if username.trim().is_empty() || password.is_empty() {
         let notice = Some(Notice::Error("Enter your email and password."));
-        return login_page(StatusCode::BAD_REQUEST, &username, notice);
+        return login_page(&sessions, StatusCode::BAD_REQUEST, &username, notice);
     }
     let origin = Origin {
         remote_addr: req.remote_ip(),
@@ -133,6 +140,7 @@ pub async fn login(
         Err(e) => {
             let msg = e.to_string();
             login_page(
+                &sessions,
                 StatusCode::UNAUTHORIZED,
                 &username,
                 Some(Notice::Error(&msg)),
@@ -164,7 +172,7 @@ pub async fn settings(
 ) -> Response {
     let s = match current(&state, &sessions, &req) {
         Ok(s) => s,
-        Err(e) => return signed_out(StatusCode::UNAUTHORIZED, e),
+        Err(e) => return signed_out(&sessions, StatusCode::UNAUTHORIZED, e),
     };
     let notice = (req.query_param("reset") == Some("done")).then_some(Notice::Info(
         "Your access token was reset. Programs that used the old token need the new one.",
@@ -190,7 +198,7 @@ pub async fn reset(
 ) -> Response {
     let s = match current(&state, &sessions, &req) {
         Ok(s) => s,
-        Err(e) => return signed_out(StatusCode::UNAUTHORIZED, e),
+        Err(e) => return signed_out(&sessions, StatusCode::UNAUTHORIZED, e),
     };
     if !form_ok(&req, &s) {
         return settings_page(
@@ -202,7 +210,7 @@ pub async fn reset(
     }
     match account::reset(&state, &s.username) {
         Some(_) => redirect("/build/settings?reset=done"),
-        None => signed_out(StatusCode::UNAUTHORIZED, SessionError::Missing),
+        None => signed_out(&sessions, StatusCode::UNAUTHORIZED, SessionError::Missing),
     }
 }
 

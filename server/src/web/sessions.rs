@@ -1,14 +1,26 @@
 //! Build IDE sessions: in memory, separate from OAuth tokens (the 2014 Build site had its own
 //! Devise login), and expiring by the mock's clock so a test can age one with
 //! `POST /__mock/clock` instead of waiting two weeks.
+//!
+//! The table also signs the login form's pre-session CSRF values (HMAC-SHA256 under a
+//! random secret made with the table and never stored), so the double submit only accepts
+//! a value this server issued, not any cookie and field a client chose to make equal.
 
 use std::collections::HashMap;
 use std::sync::Arc;
 
 use base64::Engine;
 use chrono::{DateTime, Duration, Utc};
+use hmac::digest::KeyInit;
+use hmac::{Hmac, Mac};
 use parking_lot::Mutex;
 use rand::RngCore;
+use sha2::Sha256;
+
+type LoginCsrfMac = Hmac<Sha256>;
+
+/// What the signature covers besides the nonce, so it signs nothing else by accident.
+const LOGIN_CSRF_CONTEXT: &[u8] = b"spark-mock build login csrf v1\0";
 
 /// How long a Build session lives: Devise's two-week default.
 pub fn lifetime() -> Duration {
@@ -40,12 +52,57 @@ pub enum SessionError {
 }
 
 /// The session table, shared by the Build routes of one server.
-#[derive(Clone, Default)]
+#[derive(Clone)]
 pub struct Sessions {
     inner: Arc<Mutex<HashMap<String, Session>>>,
+    /// Keyed with a fresh random secret per table: signs login CSRF values.
+    login_csrf: Arc<LoginCsrfMac>,
+}
+
+impl Default for Sessions {
+    fn default() -> Self {
+        let mut secret = hmac::digest::Key::<LoginCsrfMac>::default();
+        rand::rngs::OsRng.fill_bytes(&mut secret);
+        Sessions {
+            inner: Arc::default(),
+            login_csrf: Arc::new(<LoginCsrfMac as KeyInit>::new(&secret)),
+        }
+    }
 }
 
 impl Sessions {
+    /// A fresh pre-session CSRF value for the login form: `<nonce>.<signature>`, a
+    /// [`friendly_token`] and its HMAC-SHA256 (URL-safe base64) under this table's secret.
+    pub fn login_csrf(&self) -> String {
+        let nonce = friendly_token();
+        let signature = base64::engine::general_purpose::URL_SAFE_NO_PAD
+            .encode(self.login_csrf_mac(&nonce).finalize().into_bytes());
+        format!("{nonce}.{signature}")
+    }
+
+    /// Whether a login form's CSRF `field` equals its `cookie` and is a value this table
+    /// issued (the signature is checked in constant time).
+    pub fn login_csrf_ok(&self, cookie: &str, field: &str) -> bool {
+        if cookie.is_empty() || !same_secret(cookie, field) {
+            return false;
+        }
+        let Some((nonce, signature)) = field.split_once('.') else {
+            return false;
+        };
+        let Ok(signature) = base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(signature)
+        else {
+            return false;
+        };
+        self.login_csrf_mac(nonce).verify_slice(&signature).is_ok()
+    }
+
+    fn login_csrf_mac(&self, nonce: &str) -> LoginCsrfMac {
+        let mut mac = LoginCsrfMac::clone(&self.login_csrf);
+        mac.update(LOGIN_CSRF_CONTEXT);
+        mac.update(nonce.as_bytes());
+        mac
+    }
+
     /// Starts a session for `username`.
     pub fn create(&self, username: &str, now: DateTime<Utc>) -> Session {
         let mut map = self.inner.lock();
@@ -69,7 +126,7 @@ impl Sessions {
             token: token.clone(),
             username: username.to_string(),
             csrf: friendly_token(),
-            expires_at: now + lifetime(),
+            expires_at: crate::clock::deadline(now, lifetime()),
         };
         map.insert(token, session.clone());
         session
@@ -152,6 +209,32 @@ mod tests {
             Some(SessionError::Missing)
         );
         assert_eq!(sessions.get("nope", now).err(), Some(SessionError::Missing));
+    }
+
+    #[test]
+    fn only_login_csrf_values_this_table_issued_pass() {
+        let sessions = Sessions::default();
+        let issued = sessions.login_csrf();
+        assert!(sessions.login_csrf_ok(&issued, &issued));
+        assert!(!sessions.login_csrf_ok("", ""));
+        assert!(
+            !sessions.login_csrf_ok(&issued, "x"),
+            "cookie and field differ"
+        );
+        assert!(!sessions.login_csrf_ok("x", "x"), "unsigned");
+        let (nonce, signature) = issued.split_once('.').unwrap();
+        let other_nonce = format!("{}.{signature}", friendly_token());
+        let no_signature = format!("{nonce}.");
+        let bad_base64 = format!("{nonce}.!!!");
+        for forged in [other_nonce, no_signature, bad_base64] {
+            assert!(!sessions.login_csrf_ok(&forged, &forged), "{forged}");
+        }
+        let elsewhere = Sessions::default().login_csrf();
+        assert!(
+            !sessions.login_csrf_ok(&elsewhere, &elsewhere),
+            "another server's value"
+        );
+        assert_ne!(sessions.login_csrf(), issued, "a fresh value each time");
     }
 
     #[test]

@@ -10,9 +10,21 @@ use tower::ServiceExt;
 
 use crate::support::*;
 
-/// One request through the router; the body as JSON (or a JSON string of the raw text).
+/// One request through the router as `OWNER`; the body as JSON (or a JSON string of the raw
+/// text).
 async fn call(
     state: &AppState,
+    method: Method,
+    uri: &str,
+    body: Option<(&str, String)>,
+) -> (StatusCode, Value) {
+    call_as(state, TOKEN, method, uri, body).await
+}
+
+/// As [`call`], with the bearer token `token`.
+async fn call_as(
+    state: &AppState,
+    token: &str,
     method: Method,
     uri: &str,
     body: Option<(&str, String)>,
@@ -20,7 +32,7 @@ async fn call(
     let mut req = Request::builder()
         .method(method)
         .uri(uri)
-        .header(header::AUTHORIZATION, format!("Bearer {TOKEN}"));
+        .header(header::AUTHORIZATION, format!("Bearer {token}"));
     let body = match body {
         Some((content_type, b)) => {
             req = req.header(header::CONTENT_TYPE, content_type);
@@ -95,6 +107,114 @@ async fn provisioning_registers_the_key_the_handshake_uses() {
         .await
         .expect("the provisioned key works");
     dev.hello().await;
+}
+
+/// The takeover of issue 12: another user's token must not replace a claimed device's key
+/// (the attacker would then connect as the device, receive its owner's function calls and
+/// publish its owner's private events). The owner, and anyone for an unclaimed device, may.
+#[tokio::test]
+async fn only_the_owner_can_replace_a_claimed_devices_key() {
+    let port = Port::with_users().await;
+    let victim = new_id();
+    let hex = victim.to_hex();
+    port.provision(&victim, device_key(), Some(OWNER));
+    let mine = device_key().public_pem().expect("pem");
+    let theirs = other_key().public_pem().expect("pem");
+    let uri = format!("/v1/provisioning/{hex}");
+    let post = |token: &'static str, pem: &str| {
+        call_as(
+            &port.state,
+            token,
+            Method::POST,
+            &uri,
+            form(&[("deviceID", &hex), ("publicKey", pem)]),
+        )
+    };
+
+    let (status, body) = post(OTHER_TOKEN, &theirs).await;
+    assert_eq!(
+        (status, body),
+        (
+            StatusCode::FORBIDDEN,
+            json!({"ok": false, "error": "Permission Denied: the device belongs to another user"})
+        )
+    );
+    assert_eq!(port.state.devices().public_key(&hex), Some(mine.clone()));
+    // The id in upper case is the same device.
+    let upper = format!("/v1/provisioning/{}", hex.to_ascii_uppercase());
+    let (status, _) = call_as(
+        &port.state,
+        OTHER_TOKEN,
+        Method::POST,
+        &upper,
+        form(&[
+            ("deviceID", &hex.to_ascii_uppercase()),
+            ("publicKey", &theirs),
+        ]),
+    )
+    .await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    assert_eq!(port.state.devices().public_key(&hex), Some(mine.clone()));
+
+    // The attacker's key cannot handshake as the device, appended or not.
+    for append in [false, true] {
+        assert!(
+            Device::connect(&port, victim, other_key(), append)
+                .await
+                .is_err(),
+            "the attacker's key must not open a session (append {append})"
+        );
+    }
+    // The device still connects with its own key, and its owner's calls reach it.
+    let mut dev = Device::connect(&port, victim, device_key(), false)
+        .await
+        .expect("the owner's device keeps its key");
+    dev.hello().await;
+    dev.answer_describe(&Description {
+        functions: vec!["led".into()],
+        ..Description::default()
+    })
+    .await;
+    let pending = tokio::spawn({
+        let state = port.state.clone();
+        let uri = format!("/v1/devices/{hex}/led");
+        async move { call(&state, Method::POST, &uri, form(&[("arg", "on")])).await }
+    });
+    let req = dev.recv().await;
+    dev.reply(spark_mock_protocol::Packet::empty_ack(req.message_id))
+        .await;
+    let next = dev.ids.next_id();
+    dev.reply(spark_mock_protocol::Packet::function_return(
+        next, req.token, 7,
+    ))
+    .await;
+    let (status, body) = pending.await.expect("call");
+    assert_eq!((status, &body["return_value"]), (StatusCode::OK, &json!(7)));
+    drop(dev);
+
+    // The owner may replace the key; the new one then works.
+    let (status, body) = post(TOKEN, &theirs).await;
+    assert_eq!((status, body), (StatusCode::OK, json!("Success!")));
+    let mut dev = Device::connect(&port, victim, other_key(), false)
+        .await
+        .expect("the owner's new key");
+    dev.hello().await;
+
+    // Anyone may provision a new or an unclaimed device, as spark-server allowed.
+    let free = new_id();
+    port.provision(&free, device_key(), None);
+    for id in [free.to_hex(), new_id().to_hex()] {
+        let (status, body) = call_as(
+            &port.state,
+            OTHER_TOKEN,
+            Method::POST,
+            &format!("/v1/provisioning/{id}"),
+            form(&[("deviceID", &id), ("publicKey", &theirs)]),
+        )
+        .await;
+        assert_eq!((status, body), (StatusCode::OK, json!("Success!")), "{id}");
+        assert_eq!(port.state.devices().public_key(&id), Some(theirs.clone()));
+    }
 }
 
 #[tokio::test]

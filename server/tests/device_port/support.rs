@@ -20,6 +20,9 @@ pub use crate::device::{reader_closed, Device};
 pub const WAIT: Duration = Duration::from_secs(10);
 pub const OWNER: &str = "owner@example.com";
 pub const TOKEN: &str = "0123456789abcdef0123456789abcdef01234567";
+/// A second user, for "someone else's device" cases (see [`Port::with_users`]).
+pub const OTHER: &str = "other@example.com";
+pub const OTHER_TOKEN: &str = "89abcdef0123456789abcdef0123456789abcdef";
 
 pub fn server_key() -> Arc<ServerKey> {
     static KEY: OnceLock<Arc<ServerKey>> = OnceLock::new();
@@ -70,6 +73,18 @@ impl Port {
         let seed = Seed::parse(&format!(
             "[[users]]\nusername = '{OWNER}'\npassword = 'pw'\n\
              [[users.tokens]]\ntoken = '{TOKEN}'\nexpires_in = 0\n"
+        ))
+        .expect("seed");
+        Port::with_state(AppState::with_seed(config(), &seed).expect("state")).await
+    }
+
+    /// As [`Port::with_user`], plus `OTHER` with the never-expiring token `OTHER_TOKEN`.
+    pub async fn with_users() -> Port {
+        let seed = Seed::parse(&format!(
+            "[[users]]\nusername = '{OWNER}'\npassword = 'pw'\n\
+             [[users.tokens]]\ntoken = '{TOKEN}'\nexpires_in = 0\n\
+             [[users]]\nusername = '{OTHER}'\npassword = 'pw'\n\
+             [[users.tokens]]\ntoken = '{OTHER_TOKEN}'\nexpires_in = 0\n"
         ))
         .expect("seed");
         Port::with_state(AppState::with_seed(config(), &seed).expect("state")).await

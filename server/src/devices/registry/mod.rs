@@ -31,6 +31,13 @@ struct Entry {
     conn: Option<Conn>,
 }
 
+/// Why [`Registry::provision_for`] kept the old key.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum ProvisionError {
+    #[error("Permission Denied: the device belongs to another user")]
+    NotOwner,
+}
+
 pub struct Registry {
     devices: RwLock<BTreeMap<String, Entry>>,
     next_conn: AtomicU64,
@@ -80,6 +87,19 @@ impl Registry {
                 .map(|e| e.info.clone())
         };
         named(Some(user)).or_else(|| named(None))
+    }
+
+    /// As [`Registry::find_for`], then by name among other users' devices (the lowest id
+    /// when several share the name): for the one route that shows a device its caller does
+    /// not own, its public events.
+    pub fn find_anywhere(&self, id_or_name: &str, user: &str) -> Option<DeviceInfo> {
+        self.find_for(id_or_name, user).or_else(|| {
+            self.devices
+                .read()
+                .values()
+                .find(|e| e.info.name.as_deref() == Some(id_or_name))
+                .map(|e| e.info.clone())
+        })
     }
 
     /// The devices a user owns, by id.
@@ -138,9 +158,36 @@ impl Registry {
         self.devices.write().get_mut(id).map(|e| f(&mut e.info))
     }
 
-    /// Registers a device's public key (PEM), as `POST /v1/provisioning/:id` does.
+    /// Registers a device's public key (PEM) without asking who: the admin API and the
+    /// device port's auto-provisioning.
     pub fn provision(&self, id: &str, public_key_pem: &str) {
         self.upsert(id, |d| d.public_key_pem = Some(public_key_pem.to_string()));
+    }
+
+    /// Registers a device's public key for `user`, as `POST /v1/provisioning/:id` does. A new
+    /// or unclaimed device takes any user's key; a claimed one only its owner's, since
+    /// whoever holds the key's private half connects as the device (its owner's calls, its
+    /// owner's private events). The check and the write happen under one lock.
+    pub fn provision_for(
+        &self,
+        id: &str,
+        public_key_pem: &str,
+        user: &str,
+    ) -> Result<(), ProvisionError> {
+        let id = id.to_ascii_lowercase();
+        let mut devices = self.devices.write();
+        if let Some(owner) = devices.get(&id).and_then(|e| e.info.owner.as_deref()) {
+            if owner != user {
+                return Err(ProvisionError::NotOwner);
+            }
+        }
+        let entry = devices.entry(id.clone()).or_insert_with(|| Entry {
+            info: DeviceInfo::new(&id),
+            conn: None,
+        });
+        entry.info.public_key_pem = Some(public_key_pem.to_string());
+        self.generation.fetch_add(1, Ordering::AcqRel);
+        Ok(())
     }
 
     pub fn public_key(&self, id: &str) -> Option<String> {

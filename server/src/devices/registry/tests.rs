@@ -92,3 +92,66 @@ fn names_resolve_like_ids() {
     );
     assert_eq!(reg.resolve("nope"), None);
 }
+
+#[test]
+fn only_the_owner_replaces_a_claimed_devices_key() {
+    let (reg, _bus) = registry();
+    let id = "0123456789abcdef01234567";
+    reg.upsert(id, |d| {
+        d.owner = Some("a@example.com".into());
+        d.public_key_pem = Some("A's key".into());
+    });
+    let before = reg.generation();
+    assert_eq!(
+        reg.provision_for(&id.to_ascii_uppercase(), "B's key", "b@example.com"),
+        Err(ProvisionError::NotOwner)
+    );
+    assert_eq!(reg.public_key(id).as_deref(), Some("A's key"));
+    assert_eq!(
+        reg.generation(),
+        before,
+        "a refusal changes nothing to save"
+    );
+    assert_eq!(
+        reg.provision_for(id, "A's new key", "a@example.com"),
+        Ok(())
+    );
+    assert_eq!(reg.public_key(id).as_deref(), Some("A's new key"));
+    // New and unclaimed devices take anyone's key and stay unclaimed.
+    let new = "aaaaaaaaaaaaaaaaaaaaaaaa";
+    assert_eq!(reg.provision_for(new, "B's key", "b@example.com"), Ok(()));
+    assert_eq!(reg.public_key(new).as_deref(), Some("B's key"));
+    assert_eq!(reg.get(new).and_then(|d| d.owner), None);
+    assert_eq!(reg.provision_for(new, "C's key", "c@example.com"), Ok(()));
+}
+
+#[test]
+fn find_anywhere_prefers_the_callers_own_device_then_any_by_name() {
+    let (reg, _bus) = registry();
+    let named = |id: &str, owner: &str| {
+        reg.upsert(id, |d| {
+            d.owner = Some(owner.into());
+            d.name = Some("kitchen".into());
+        })
+    };
+    named("cccccccccccccccccccccccc", "c@example.com");
+    named("bbbbbbbbbbbbbbbbbbbbbbbb", "b@example.com");
+    let id = |d: Option<DeviceInfo>| d.map(|d| d.id);
+    assert_eq!(reg.find_for("kitchen", "a@example.com").map(|d| d.id), None);
+    assert_eq!(
+        id(reg.find_anywhere("kitchen", "a@example.com")).as_deref(),
+        Some("bbbbbbbbbbbbbbbbbbbbbbbb"),
+        "the lowest id of those sharing the name"
+    );
+    named("dddddddddddddddddddddddd", "a@example.com");
+    assert_eq!(
+        id(reg.find_anywhere("kitchen", "a@example.com")).as_deref(),
+        Some("dddddddddddddddddddddddd"),
+        "the caller's own device first"
+    );
+    assert_eq!(
+        id(reg.find_anywhere("CCCCCCCCCCCCCCCCCCCCCCCC", "a@example.com")).as_deref(),
+        Some("cccccccccccccccccccccccc")
+    );
+    assert_eq!(id(reg.find_anywhere("nothing", "a@example.com")), None);
+}

@@ -4,6 +4,7 @@
 use chrono::{DateTime, Duration, Utc};
 
 use super::Db;
+use crate::clock::deadline;
 use crate::domain::token::Reason;
 use crate::domain::users::Mfa;
 
@@ -28,7 +29,7 @@ impl Db {
             MfaChallenge {
                 username: username.to_string(),
                 client_id: client_id.to_string(),
-                expires_at: now + Duration::seconds(MFA_TOKEN_LIFETIME_SECS),
+                expires_at: deadline(now, Duration::seconds(MFA_TOKEN_LIFETIME_SECS)),
             },
         );
         token
