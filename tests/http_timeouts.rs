@@ -1,0 +1,128 @@
+//! Slow and idle HTTP connections, over raw sockets: a client that sends nothing, half a
+//! request line or part of its headers is cut off; a keep-alive connection between requests
+//! and an event stream are not.
+
+mod common;
+
+use std::time::Duration;
+
+use common::helpers::*;
+use reqwest::Method;
+use serde_json::json;
+use spark_mock_server::{Config, Profile};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
+
+/// Short limits, so a test sees them pass; long enough for loopback.
+const SHORT: Duration = Duration::from_millis(300);
+/// However slow the machine, a close or an answer comes within this, or the test fails.
+const BOUND: Duration = Duration::from_secs(10);
+
+fn short_timeouts(profile: Profile) -> Config {
+    Config {
+        header_timeout: SHORT,
+        idle_timeout: SHORT,
+        ..config(profile)
+    }
+}
+
+async fn connect(app: &TestApp) -> TcpStream {
+    let addr = app.base.trim_start_matches("http://");
+    TcpStream::connect(addr).await.expect("connect")
+}
+
+/// Everything the server sends until it closes the connection; fails if it stays open.
+async fn read_until_closed(stream: &mut TcpStream, what: &str) -> String {
+    let mut got = Vec::new();
+    let read = tokio::time::timeout(BOUND, async {
+        let mut buf = [0u8; 4096];
+        loop {
+            match stream.read(&mut buf).await {
+                Ok(0) | Err(_) => break,
+                Ok(n) => got.extend_from_slice(&buf[..n]),
+            }
+        }
+    })
+    .await;
+    assert!(read.is_ok(), "{what}: still open after {BOUND:?}");
+    String::from_utf8_lossy(&got).into_owned()
+}
+
+/// Reads until `needle` arrives; fails if the connection closes first or it takes too long.
+async fn read_until(stream: &mut TcpStream, needle: &str) -> String {
+    let mut got = String::new();
+    let read = tokio::time::timeout(BOUND, async {
+        let mut buf = [0u8; 4096];
+        while !got.contains(needle) {
+            match stream.read(&mut buf).await {
+                Ok(0) | Err(_) => return false,
+                Ok(n) => got.push_str(&String::from_utf8_lossy(&buf[..n])),
+            }
+        }
+        true
+    })
+    .await;
+    assert_eq!(read, Ok(true), "waiting for {needle:?}, got {got:?}");
+    got
+}
+
+#[tokio::test]
+async fn slow_clients_are_cut_off() {
+    let app = spawn_app(short_timeouts(Profile::Spark2014)).await;
+    let sends: [(&str, &[u8]); 3] = [
+        ("nothing", b""),
+        ("half a request line", b"GET /server/hea"),
+        (
+            "part of the headers",
+            b"GET /server/health HTTP/1.1\r\nHost: x\r\n",
+        ),
+    ];
+    for (what, bytes) in sends {
+        let mut s = connect(&app).await;
+        s.write_all(bytes).await.unwrap();
+        let got = read_until_closed(&mut s, what).await;
+        assert_eq!(got, "", "{what}: closed without an answer");
+    }
+}
+
+#[tokio::test]
+async fn keep_alive_connections_wait_for_the_idle_timeout_not_the_header_one() {
+    let app = spawn_app(Config {
+        header_timeout: SHORT,
+        idle_timeout: Duration::from_secs(3),
+        ..config(Profile::Spark2014)
+    })
+    .await;
+    let mut s = connect(&app).await;
+    let health = b"GET /server/health HTTP/1.1\r\nHost: x\r\n\r\n";
+    s.write_all(health).await.unwrap();
+    read_until(&mut s, "{\"ok\":true}").await;
+    // Idle for longer than the header timeout, well within the idle one.
+    tokio::time::sleep(SHORT * 2).await;
+    s.write_all(health).await.unwrap();
+    read_until(&mut s, "{\"ok\":true}").await;
+    // Then idle for good: closed at last.
+    assert_eq!(read_until_closed(&mut s, "an idle connection").await, "");
+}
+
+#[tokio::test]
+async fn an_event_stream_outlives_every_timeout() {
+    let app = spawn_with_user(short_timeouts(Profile::Particle)).await;
+    let token = app.login("particle", "particle").await;
+    let mut s = connect(&app).await;
+    let request = format!(
+        "GET /v1/devices/events/door HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {token}\r\n\r\n"
+    );
+    s.write_all(request.as_bytes()).await.unwrap();
+    read_until(&mut s, "text/event-stream").await;
+    tokio::time::sleep(SHORT * 4).await;
+    let r = app
+        .send(
+            app.req(Method::POST, "/v1/devices/events")
+                .bearer_auth(&token)
+                .form(&[("name", "door"), ("data", "open")]),
+        )
+        .await;
+    expect(&r, 200, json!({"ok": true}));
+    read_until(&mut s, "event: door").await;
+}
