@@ -1,6 +1,6 @@
 //! Slow and idle HTTP connections, over raw sockets: a client that sends nothing, half a
-//! request line or part of its headers is cut off; a keep-alive connection between requests
-//! and an event stream are not.
+//! request line or part of its headers is cut off, one that sends part of its body gets a
+//! 408; a keep-alive connection between requests and an event stream are not.
 
 mod common;
 
@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use common::helpers::*;
 use reqwest::Method;
-use serde_json::json;
+use serde_json::{json, Value};
 use spark_mock_server::{Config, Profile};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
@@ -22,6 +22,7 @@ fn short_timeouts(profile: Profile) -> Config {
     Config {
         header_timeout: SHORT,
         idle_timeout: SHORT,
+        body_timeout: SHORT,
         ..config(profile)
     }
 }
@@ -66,6 +67,17 @@ async fn read_until(stream: &mut TcpStream, needle: &str) -> String {
     got
 }
 
+/// The status code and JSON body of one raw HTTP/1.1 answer.
+fn parse(answer: &str) -> (u16, Value) {
+    let status = answer
+        .split(' ')
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(0);
+    let body = answer.split("\r\n\r\n").nth(1).unwrap_or("");
+    (status, serde_json::from_str(body).unwrap_or(Value::Null))
+}
+
 #[tokio::test]
 async fn slow_clients_are_cut_off() {
     let app = spawn_app(short_timeouts(Profile::Spark2014)).await;
@@ -82,6 +94,34 @@ async fn slow_clients_are_cut_off() {
         s.write_all(bytes).await.unwrap();
         let got = read_until_closed(&mut s, what).await;
         assert_eq!(got, "", "{what}: closed without an answer");
+    }
+}
+
+#[tokio::test]
+async fn a_body_that_stops_short_gets_408_then_the_connection_closes() {
+    for profile in PROFILES {
+        let app = spawn_app(short_timeouts(profile)).await;
+        let mut s = connect(&app).await;
+        s.write_all(
+            b"POST /oauth/token HTTP/1.1\r\nHost: x\r\n\
+              Content-Type: application/x-www-form-urlencoded\r\nContent-Length: 100\r\n\r\n\
+              grant_type=pass",
+        )
+        .await
+        .unwrap();
+        let answer = read_until_closed(&mut s, "a partial body").await;
+        assert_eq!(
+            parse(&answer),
+            (
+                408,
+                json!({"ok": false, "error": "Request body not received within 300ms"})
+            ),
+            "{profile}: {answer}"
+        );
+        assert!(
+            answer.to_ascii_lowercase().contains("connection: close"),
+            "{answer}"
+        );
     }
 }
 

@@ -142,6 +142,8 @@ pub struct Config {
     /// HTTP: how long a keep-alive connection may wait for its next request. A response still
     /// streaming (an event stream) is not idle.
     pub idle_timeout: std::time::Duration,
+    /// HTTP: how long a request body has to arrive in full once its head has; then 408.
+    pub body_timeout: std::time::Duration,
     /// How long a function call or variable read waits for the device (30 s, as the
     /// original `coreRequestTimeout`). Tests use a short one.
     pub device_timeout: std::time::Duration,
@@ -193,6 +195,7 @@ impl Config {
             body_limit: 1024 * 1024,
             header_timeout: std::time::Duration::from_secs(30),
             idle_timeout: std::time::Duration::from_secs(30),
+            body_timeout: std::time::Duration::from_secs(30),
             device_timeout: std::time::Duration::from_secs(30),
             auto_provision: true,
             rate_limits: false,

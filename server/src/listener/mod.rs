@@ -3,7 +3,8 @@
 //!
 //! - `activity`: what a connection is doing; closes it when idle between requests
 //!   (`--idle-timeout`) or slow to send a request head (`--header-timeout`). Answers still
-//!   streaming (event streams) are never idle.
+//!   streaming (event streams) are never idle. The body deadline (`--body-timeout`) lives
+//!   where bodies are read, `api::request`, so it can answer 408.
 //! - `connection`: one connection on hyper's HTTP/1, with the remote address as
 //!   `ConnectInfo` and graceful shutdown.
 //! - `backoff`: the pause after a failed `accept` (out of descriptors).
