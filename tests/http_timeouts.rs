@@ -1,6 +1,7 @@
-//! Slow and idle HTTP connections, over raw sockets: a client that sends nothing, half a
-//! request line or part of its headers is cut off, one that sends part of its body gets a
-//! 408; a keep-alive connection between requests and an event stream are not.
+//! Slow, idle and surplus HTTP connections, over raw sockets: a client that sends nothing,
+//! half a request line, part of its headers or part of its body is cut off; a keep-alive
+//! connection between requests and an event stream are not; over `--max-connections` the
+//! health check and the admin API still answer.
 
 mod common;
 
@@ -165,4 +166,55 @@ async fn an_event_stream_outlives_every_timeout() {
         .await;
     expect(&r, 200, json!({"ok": true}));
     read_until(&mut s, "event: door").await;
+}
+
+#[tokio::test]
+async fn over_the_cap_health_and_the_admin_api_still_answer() {
+    for profile in PROFILES {
+        let app = spawn_app(Config {
+            max_connections: Some(2),
+            // Idle connections stay for the whole test unless over the cap.
+            header_timeout: Duration::from_secs(60),
+            ..config(profile)
+        })
+        .await;
+        // Two fill the cap; more sit idle on top, as a leaking client's would.
+        let mut idle = Vec::new();
+        for _ in 0..8 {
+            idle.push(connect(&app).await);
+        }
+        for path in ["/server/health", "/__mock/health"] {
+            let mut s = connect(&app).await;
+            let request = format!("GET {path} HTTP/1.1\r\nHost: x\r\n\r\n");
+            s.write_all(request.as_bytes()).await.unwrap();
+            let answer = read_until_closed(&mut s, path).await;
+            assert_eq!(parse(&answer), (200, json!({"ok": true})), "{answer}");
+        }
+        let mut s = connect(&app).await;
+        s.write_all(b"GET /v1/devices HTTP/1.1\r\nHost: x\r\n\r\n")
+            .await
+            .unwrap();
+        let answer = read_until_closed(&mut s, "a refused request").await;
+        let want = json!({"ok": false, "error": "Too many connections; try again shortly"});
+        assert_eq!(parse(&answer), (503, want), "{profile}: {answer}");
+        assert!(answer.contains("retry-after: 1"), "{answer}");
+        // Over the cap, silence is cut short (2 s), not after the 60 s header timeout.
+        let mut over = idle.pop().expect("an over-cap connection");
+        read_until_closed(&mut over, "a silent over-cap connection").await;
+        // Once the idle ones go, every route answers again.
+        drop(idle);
+        let served = tokio::time::timeout(BOUND, async {
+            loop {
+                let r = app.send(app.req(Method::GET, "/v1/devices")).await;
+                if r.status != 503 {
+                    return r.status;
+                }
+            }
+        })
+        .await;
+        assert!(
+            served.is_ok(),
+            "{profile}: still 503 after the idle connections closed"
+        );
+    }
 }

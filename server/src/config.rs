@@ -144,6 +144,10 @@ pub struct Config {
     pub idle_timeout: std::time::Duration,
     /// HTTP: how long a request body has to arrive in full once its head has; then 408.
     pub body_timeout: std::time::Duration,
+    /// HTTP: connections served in full at once; beyond it only `/server/health` and
+    /// `/__mock` answer. `None`: half the open-file limit, at most 10,000, so idle
+    /// connections cannot use up the descriptors the health check needs.
+    pub max_connections: Option<usize>,
     /// How long a function call or variable read waits for the device (30 s, as the
     /// original `coreRequestTimeout`). Tests use a short one.
     pub device_timeout: std::time::Duration,
@@ -196,6 +200,7 @@ impl Config {
             header_timeout: std::time::Duration::from_secs(30),
             idle_timeout: std::time::Duration::from_secs(30),
             body_timeout: std::time::Duration::from_secs(30),
+            max_connections: None,
             device_timeout: std::time::Duration::from_secs(30),
             auto_provision: true,
             rate_limits: false,

@@ -10,7 +10,7 @@
 //! - [`events`]: the event bus behind SSE streams and device subscriptions.
 //! - [`faults`]: injected device and route faults, for `/__mock/faults`.
 //! - [`journal`]: the last N API requests, for `/__mock/requests`.
-//! - [`listener`]: the HTTP accept loop: header and idle timeouts.
+//! - [`listener`]: the HTTP accept loop: header and idle timeouts, the connection cap.
 //! - [`persist`]: the durable snapshot behind `--state-dir`.
 //! - [`ratelimit`]: the particle cloud's documented rate limits (off by default).
 //! - [`seed`]: the TOML seed file.
@@ -47,7 +47,7 @@ pub use config::{ClientCheck, Config, PolicyKind, Profile};
 pub use state::AppState;
 
 /// Serves the HTTP API on `listener` until `shutdown` resolves, then drains in-flight
-/// requests. Slow and idle connections are closed as `listener` describes.
+/// requests. Slow, idle and surplus connections are handled as `listener` describes.
 pub async fn run(
     listener: TcpListener,
     state: AppState,
