@@ -55,11 +55,12 @@ impl Activity {
         })
     }
 
-    /// The moment this connection is overdue, if any deadline applies now.
+    /// The moment this connection is overdue, if any deadline applies now. A timeout too
+    /// long to represent is no deadline, not an overflow.
     fn deadline(&self, limits: Deadlines) -> Option<Instant> {
         match *self.phase.lock() {
-            Phase::Idle(since) => Some(since + limits.idle),
-            Phase::Head(since) => Some(since + limits.header),
+            Phase::Idle(since) => since.checked_add(limits.idle),
+            Phase::Head(since) => since.checked_add(limits.header),
             Phase::Busy(_) => None,
         }
     }
@@ -267,6 +268,17 @@ mod tests {
         a.on_read();
         assert!(!overdue_after(&a, Duration::from_secs(9)).await);
         assert!(overdue_after(&a, Duration::from_secs(2)).await);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_timeout_of_ages_never_fires() {
+        let a = Activity::new();
+        let ages = Deadlines {
+            header: Duration::MAX,
+            idle: Duration::MAX,
+        };
+        let waited = tokio::time::timeout(Duration::from_secs(3600), a.overdue(ages)).await;
+        assert!(waited.is_err());
     }
 
     #[tokio::test(start_paused = true)]
