@@ -1,12 +1,13 @@
 //! Slow, idle and surplus HTTP connections, over raw sockets: a client that sends nothing,
 //! half a request line, part of its headers or part of its body is cut off; a keep-alive
 //! connection between requests and an event stream are not; over `--max-connections` the
-//! health check and the admin API still answer.
+//! health check and the admin API still answer. The flags and their env twins set all this.
 
 mod common;
 
 use std::time::Duration;
 
+use common::bin::{command, start};
 use common::helpers::*;
 use reqwest::Method;
 use serde_json::{json, Value};
@@ -28,8 +29,8 @@ fn short_timeouts(profile: Profile) -> Config {
     }
 }
 
-async fn connect(app: &TestApp) -> TcpStream {
-    let addr = app.base.trim_start_matches("http://");
+async fn connect(base: &str) -> TcpStream {
+    let addr = base.trim_start_matches("http://");
     TcpStream::connect(addr).await.expect("connect")
 }
 
@@ -91,7 +92,7 @@ async fn slow_clients_are_cut_off() {
         ),
     ];
     for (what, bytes) in sends {
-        let mut s = connect(&app).await;
+        let mut s = connect(&app.base).await;
         s.write_all(bytes).await.unwrap();
         let got = read_until_closed(&mut s, what).await;
         assert_eq!(got, "", "{what}: closed without an answer");
@@ -102,7 +103,7 @@ async fn slow_clients_are_cut_off() {
 async fn a_body_that_stops_short_gets_408_then_the_connection_closes() {
     for profile in PROFILES {
         let app = spawn_app(short_timeouts(profile)).await;
-        let mut s = connect(&app).await;
+        let mut s = connect(&app.base).await;
         s.write_all(
             b"POST /oauth/token HTTP/1.1\r\nHost: x\r\n\
               Content-Type: application/x-www-form-urlencoded\r\nContent-Length: 100\r\n\r\n\
@@ -134,7 +135,7 @@ async fn keep_alive_connections_wait_for_the_idle_timeout_not_the_header_one() {
         ..config(Profile::Spark2014)
     })
     .await;
-    let mut s = connect(&app).await;
+    let mut s = connect(&app.base).await;
     let health = b"GET /server/health HTTP/1.1\r\nHost: x\r\n\r\n";
     s.write_all(health).await.unwrap();
     read_until(&mut s, "{\"ok\":true}").await;
@@ -150,7 +151,7 @@ async fn keep_alive_connections_wait_for_the_idle_timeout_not_the_header_one() {
 async fn an_event_stream_outlives_every_timeout() {
     let app = spawn_with_user(short_timeouts(Profile::Particle)).await;
     let token = app.login("particle", "particle").await;
-    let mut s = connect(&app).await;
+    let mut s = connect(&app.base).await;
     let request = format!(
         "GET /v1/devices/events/door HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {token}\r\n\r\n"
     );
@@ -181,16 +182,16 @@ async fn over_the_cap_health_and_the_admin_api_still_answer() {
         // Two fill the cap; more sit idle on top, as a leaking client's would.
         let mut idle = Vec::new();
         for _ in 0..8 {
-            idle.push(connect(&app).await);
+            idle.push(connect(&app.base).await);
         }
         for path in ["/server/health", "/__mock/health"] {
-            let mut s = connect(&app).await;
+            let mut s = connect(&app.base).await;
             let request = format!("GET {path} HTTP/1.1\r\nHost: x\r\n\r\n");
             s.write_all(request.as_bytes()).await.unwrap();
             let answer = read_until_closed(&mut s, path).await;
             assert_eq!(parse(&answer), (200, json!({"ok": true})), "{answer}");
         }
-        let mut s = connect(&app).await;
+        let mut s = connect(&app.base).await;
         s.write_all(b"GET /v1/devices HTTP/1.1\r\nHost: x\r\n\r\n")
             .await
             .unwrap();
@@ -215,6 +216,65 @@ async fn over_the_cap_health_and_the_admin_api_still_answer() {
         assert!(
             served.is_ok(),
             "{profile}: still 503 after the idle connections closed"
+        );
+    }
+}
+
+#[tokio::test]
+async fn the_flags_and_their_env_twins_reach_the_server() {
+    let server = start(
+        &[
+            "serve",
+            "--port",
+            "0",
+            "--idle-timeout",
+            "0.3",
+            "--max-connections",
+            "1",
+        ],
+        &[
+            ("SPARK_MOCK_HEADER_TIMEOUT", "0.3"),
+            ("SPARK_MOCK_BODY_TIMEOUT", "0.3"),
+        ],
+    );
+    // The one slot taken by a silent client, which the short header timeout then cuts off
+    // (and frees the slot before the client sees the close).
+    let mut silent = connect(&server.base).await;
+    let mut s = connect(&server.base).await;
+    s.write_all(b"GET /v1/devices HTTP/1.1\r\nHost: x\r\n\r\n")
+        .await
+        .unwrap();
+    let answer = read_until_closed(&mut s, "an over-cap request").await;
+    assert_eq!(parse(&answer).0, 503, "{answer}");
+    read_until_closed(&mut silent, "a silent client").await;
+    let mut s = connect(&server.base).await;
+    s.write_all(b"GET /server/health HTTP/1.1\r\nHost: x\r\n\r\n")
+        .await
+        .unwrap();
+    read_until(&mut s, "{\"ok\":true}").await;
+    read_until_closed(&mut s, "an idle keep-alive connection").await;
+    let mut s = connect(&server.base).await;
+    s.write_all(b"POST /oauth/token HTTP/1.1\r\nHost: x\r\nContent-Length: 9\r\n\r\ngrant")
+        .await
+        .unwrap();
+    let answer = read_until_closed(&mut s, "a partial body").await;
+    assert!(answer.contains("within 300ms"), "{answer}");
+    assert_eq!(server.terminate().0, Some(0));
+
+    for (flag, env) in [
+        ("--header-timeout", "SPARK_MOCK_HEADER_TIMEOUT"),
+        ("--idle-timeout", "SPARK_MOCK_IDLE_TIMEOUT"),
+        ("--body-timeout", "SPARK_MOCK_BODY_TIMEOUT"),
+    ] {
+        let out = command(&["serve", "--port", "0"], &[(env, "0")])
+            .output()
+            .expect("run");
+        assert_eq!(out.status.code(), Some(2), "{env}=0");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(
+            err.contains(&format!("invalid value '0' for '{flag}"))
+                && err.contains("expected a number of seconds greater than 0"),
+            "{err}"
         );
     }
 }
