@@ -1,6 +1,8 @@
 //! The command line. Every flag has a `SPARK_MOCK_*` environment twin.
 
+use std::num::NonZeroUsize;
 use std::path::PathBuf;
+use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand};
 use spark_mock_server::{ClientCheck, PolicyKind, Profile};
@@ -86,4 +88,29 @@ pub struct ServeOpts {
     /// Seed of the generator behind "error with probability p" faults.
     #[arg(long, env = "SPARK_MOCK_FAULT_SEED", default_value_t = 0)]
     pub fault_seed: u64,
+    /// Seconds an HTTP client has to send a request's headers, from connecting (or from the
+    /// first byte of a later request); then the connection closes.
+    #[arg(long, env = "SPARK_MOCK_HEADER_TIMEOUT", default_value = "30", value_parser = seconds)]
+    pub header_timeout: Duration,
+    /// Seconds a keep-alive HTTP connection may wait for its next request (an event stream
+    /// is never idle).
+    #[arg(long, env = "SPARK_MOCK_IDLE_TIMEOUT", default_value = "30", value_parser = seconds)]
+    pub idle_timeout: Duration,
+    /// Seconds a request body has to arrive in full; then 408.
+    #[arg(long, env = "SPARK_MOCK_BODY_TIMEOUT", default_value = "30", value_parser = seconds)]
+    pub body_timeout: Duration,
+    /// HTTP connections served in full at once; beyond it only /server/health and /__mock
+    /// answer (default: half the open-file limit, at most 10000).
+    #[arg(long, env = "SPARK_MOCK_MAX_CONNECTIONS")]
+    pub max_connections: Option<NonZeroUsize>,
+}
+
+/// A positive, finite number of seconds.
+fn seconds(s: &str) -> Result<Duration, String> {
+    let why = || format!("`{s}`: expected a number of seconds greater than 0");
+    let secs: f64 = s.trim().parse().map_err(|_| why())?;
+    match Duration::try_from_secs_f64(secs) {
+        Ok(d) if !d.is_zero() => Ok(d),
+        _ => Err(why()),
+    }
 }

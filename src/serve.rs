@@ -40,6 +40,10 @@ fn config(opts: &ServeOpts) -> Config {
     config.auto_provision = !opts.no_auto_provision;
     config.admin_token = opts.admin_token.clone();
     config.fault_seed = opts.fault_seed;
+    config.header_timeout = opts.header_timeout;
+    config.idle_timeout = opts.idle_timeout;
+    config.body_timeout = opts.body_timeout;
+    config.max_connections = opts.max_connections.map(|n| n.get());
     config
 }
 

@@ -136,6 +136,18 @@ pub struct Config {
     pub seed_file: Option<PathBuf>,
     /// Largest accepted request body.
     pub body_limit: usize,
+    /// HTTP: how long a client has to send a complete request head, counted from the
+    /// connection's start or from the first byte of a later request. Then the connection closes.
+    pub header_timeout: std::time::Duration,
+    /// HTTP: how long a keep-alive connection may wait for its next request. A response still
+    /// streaming (an event stream) is not idle.
+    pub idle_timeout: std::time::Duration,
+    /// HTTP: how long a request body has to arrive in full once its head has; then 408.
+    pub body_timeout: std::time::Duration,
+    /// HTTP: connections served in full at once; beyond it only `/server/health` and
+    /// `/__mock` answer. `None`: half the open-file limit, at most 10,000, so idle
+    /// connections cannot use up the descriptors the health check needs.
+    pub max_connections: Option<usize>,
     /// How long a function call or variable read waits for the device (30 s, as the
     /// original `coreRequestTimeout`). Tests use a short one.
     pub device_timeout: std::time::Duration,
@@ -185,6 +197,10 @@ impl Config {
             refresh_lifetime_secs: 1_209_600,
             seed_file: None,
             body_limit: 1024 * 1024,
+            header_timeout: std::time::Duration::from_secs(30),
+            idle_timeout: std::time::Duration::from_secs(30),
+            body_timeout: std::time::Duration::from_secs(30),
+            max_connections: None,
             device_timeout: std::time::Duration::from_secs(30),
             auto_provision: true,
             rate_limits: false,

@@ -10,6 +10,7 @@
 //! - [`events`]: the event bus behind SSE streams and device subscriptions.
 //! - [`faults`]: injected device and route faults, for `/__mock/faults`.
 //! - [`journal`]: the last N API requests, for `/__mock/requests`.
+//! - [`listener`]: the HTTP accept loop: header and idle timeouts, the connection cap.
 //! - [`persist`]: the durable snapshot behind `--state-dir`.
 //! - [`ratelimit`]: the particle cloud's documented rate limits (off by default).
 //! - [`seed`]: the TOML seed file.
@@ -29,6 +30,7 @@ pub mod error;
 pub mod events;
 pub mod faults;
 pub mod journal;
+pub mod listener;
 pub mod persist;
 pub mod ratelimit;
 pub mod seed;
@@ -36,7 +38,6 @@ pub mod state;
 pub mod web;
 
 use std::future::Future;
-use std::net::SocketAddr;
 
 use tokio::net::TcpListener;
 
@@ -46,7 +47,7 @@ pub use config::{ClientCheck, Config, PolicyKind, Profile};
 pub use state::AppState;
 
 /// Serves the HTTP API on `listener` until `shutdown` resolves, then drains in-flight
-/// requests.
+/// requests. Slow, idle and surplus connections are handled as `listener` describes.
 pub async fn run(
     listener: TcpListener,
     state: AppState,
@@ -59,16 +60,7 @@ pub async fn run(
         shutdown.await;
         stopping.begin_shutdown();
     };
-    // No Nagle delay: event streams and small JSON answers go out as soon as they are written.
-    let listener = axum::serve::ListenerExt::tap_io(listener, |tcp| {
-        let _ = tcp.set_nodelay(true);
-    });
-    axum::serve(
-        listener,
-        app.into_make_service_with_connect_info::<SocketAddr>(),
-    )
-    .with_graceful_shutdown(shutdown)
-    .await?;
+    listener::serve(listener, app, state.config(), shutdown).await;
     flusher.abort();
     if let Err(e) = state.persist().await {
         tracing::error!("final save failed: {e}");

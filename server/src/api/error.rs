@@ -27,6 +27,9 @@ pub enum ApiError {
     /// The body was over the limit.
     #[error("request body over {0} bytes")]
     TooLarge(usize),
+    /// The body did not arrive in full within `--body-timeout`.
+    #[error("request body not received within {0:?}")]
+    BodyTimeout(std::time::Duration),
     /// No such route.
     #[error("not found")]
     NotFound,

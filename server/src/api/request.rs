@@ -137,9 +137,14 @@ impl FromRequest<AppState> for ApiRequest {
         if declared.is_some_and(|n| n > limit) {
             return Err(ApiError::TooLarge(limit));
         }
-        let raw_body = axum::body::to_bytes(body, limit)
-            .await
-            .map_err(|_| ApiError::TooLarge(limit))?;
+        // A body that stops short would otherwise hold the connection (and this task) open
+        // for as long as the client likes.
+        let deadline = state.config().body_timeout;
+        let raw_body = match tokio::time::timeout(deadline, axum::body::to_bytes(body, limit)).await
+        {
+            Ok(read) => read.map_err(|_| ApiError::TooLarge(limit))?,
+            Err(_) => return Err(ApiError::BodyTimeout(deadline)),
+        };
         let content_type = parts
             .headers
             .get(header::CONTENT_TYPE)

@@ -104,7 +104,7 @@ pub fn shape(profile: Profile) -> &'static dyn Shape {
     }
 }
 
-/// Shapes shared by both profiles: the `{ok:false,…}` API errors, 404, 405 and 413.
+/// Shapes shared by both profiles: the `{ok:false,…}` API errors, 404, 405, 408 and 413.
 fn common_error(err: &ApiError) -> Option<Response> {
     Some(match err {
         ApiError::OAuth(_) => return None,
@@ -119,6 +119,16 @@ fn common_error(err: &ApiError) -> Option<Response> {
             StatusCode::PAYLOAD_TOO_LARGE,
             &json!({"ok": false, "error": format!("Request body is larger than {limit} bytes")}),
         ),
+        // The rest of the body may still come: the connection cannot carry another request.
+        ApiError::BodyTimeout(deadline) => {
+            let mut resp = json_response(
+                StatusCode::REQUEST_TIMEOUT,
+                &json!({"ok": false, "error": format!("Request body not received within {deadline:?}")}),
+            );
+            resp.headers_mut()
+                .insert(header::CONNECTION, HeaderValue::from_static("close"));
+            resp
+        }
         ApiError::NotFound => json_response(
             StatusCode::NOT_FOUND,
             &json!({"ok": false, "error": "Not Found"}),

@@ -1,0 +1,125 @@
+//! The HTTP listener: accepts connections and serves the router on each, with the limits
+//! `axum::serve` cannot set.
+//!
+//! - `activity`: what a connection is doing; closes it when idle between requests
+//!   (`--idle-timeout`) or slow to send a request head (`--header-timeout`). Answers still
+//!   streaming (event streams) are never idle. The body deadline (`--body-timeout`) lives
+//!   where bodies are read, `api::request`, so it can answer 408.
+//! - `connection`: one connection on hyper's HTTP/1, with the remote address as
+//!   `ConnectInfo` and graceful shutdown.
+//! - `cap`: the default of `--max-connections`.
+//! - `backoff`: the pause after a failed `accept` (out of descriptors).
+//!
+//! Over the cap, connections are still accepted, but each gets one request, due within
+//! [`OVERFLOW_HEADER_TIMEOUT`], and only the health check and the admin API answer it (503
+//! otherwise): they hold a descriptor for a moment only, so a pile of idle connections cannot
+//! make `/server/health` unreachable.
+
+mod activity;
+mod backoff;
+mod cap;
+mod connection;
+
+use std::future::Future;
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::Router;
+use tokio::net::TcpListener;
+use tokio::sync::{watch, Semaphore};
+
+use crate::config::Config;
+use activity::Deadlines;
+use backoff::Backoff;
+use connection::{Admission, Shared};
+
+/// How long an over-cap connection has to send its request head (or less, if
+/// `--header-timeout` is shorter).
+pub const OVERFLOW_HEADER_TIMEOUT: Duration = Duration::from_secs(2);
+
+/// Serves `app` on `listener` until `shutdown` resolves; then stops accepting, lets every
+/// connection finish its request in flight and returns once all are closed.
+pub(crate) async fn serve(
+    listener: TcpListener,
+    app: Router,
+    config: &Config,
+    shutdown: impl Future<Output = ()>,
+) {
+    let max = config
+        .max_connections
+        .unwrap_or_else(cap::default_max_connections)
+        .clamp(1, Semaphore::MAX_PERMITS);
+    if let Some(files) = cap::open_file_limit().filter(|&files| max >= files) {
+        tracing::warn!(
+            "--max-connections {max} is not below the open-file limit ({files}): idle \
+             connections can use up every descriptor before the cap applies"
+        );
+    }
+    let slots = Arc::new(Semaphore::new(max));
+    let deadlines = Deadlines {
+        header: config.header_timeout,
+        idle: config.idle_timeout,
+    };
+    let (stop_tx, stop) = watch::channel(false);
+    let shared = Shared {
+        app,
+        profile: config.profile,
+        deadlines,
+        overflow_deadlines: Deadlines {
+            header: deadlines.header.min(OVERFLOW_HEADER_TIMEOUT),
+            ..deadlines
+        },
+        stop,
+    };
+    // Each connection task holds a receiver; `closed()` resolves once all are gone.
+    let (open_tx, open_rx) = watch::channel(());
+    let mut backoff = Backoff::default();
+    let mut at_cap = false;
+    tokio::pin!(shutdown);
+    loop {
+        let accepted = tokio::select! {
+            accepted = listener.accept() => accepted,
+            () = &mut shutdown => break,
+        };
+        let (tcp, remote) = match accepted {
+            Ok(accepted) => accepted,
+            Err(e) if backoff::concerns_one_connection(&e) => continue,
+            Err(e) => {
+                let wait = backoff.next();
+                tracing::error!("cannot accept HTTP connections: {e}; retrying in {wait:?}");
+                tokio::select! {
+                    () = tokio::time::sleep(wait) => continue,
+                    () = &mut shutdown => break,
+                }
+            }
+        };
+        backoff.reset();
+        // No Nagle delay: event streams and small JSON answers go out as soon as written.
+        let _ = tcp.set_nodelay(true);
+        let admission = match slots.clone().try_acquire_owned() {
+            Ok(permit) => {
+                at_cap = false;
+                Admission::Slot { _permit: permit }
+            }
+            Err(_) => {
+                if !at_cap {
+                    tracing::warn!(
+                        "{max} HTTP connections open (--max-connections): new ones get only \
+                         /server/health and /__mock until some close"
+                    );
+                    at_cap = true;
+                }
+                Admission::Overflow
+            }
+        };
+        let (shared, open) = (shared.clone(), open_rx.clone());
+        tokio::spawn(async move {
+            connection::serve(tcp, remote, shared, admission).await;
+            drop(open);
+        });
+    }
+    drop(listener);
+    stop_tx.send_replace(true);
+    drop(open_rx);
+    open_tx.closed().await;
+}
