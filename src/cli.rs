@@ -62,8 +62,8 @@ pub struct ServeOpts {
     #[arg(long, env = "SPARK_MOCK_RATE_LIMITS")]
     pub rate_limits: bool,
     /// Seconds a function call or variable read waits for a device.
-    #[arg(long, env = "SPARK_MOCK_DEVICE_TIMEOUT", default_value_t = 30.0)]
-    pub device_timeout: f64,
+    #[arg(long, env = "SPARK_MOCK_DEVICE_TIMEOUT", default_value = "30", value_parser = seconds)]
+    pub device_timeout: Duration,
     /// PBKDF2 iterations for stored passwords.
     #[arg(long, env = "SPARK_MOCK_PASSWORD_ITERATIONS", default_value_t = 10_000)]
     pub password_iterations: u32,

@@ -34,8 +34,10 @@ fn config(opts: &ServeOpts) -> Config {
     config.build_client_id = opts.build_client.clone();
     config.password_iterations = opts.password_iterations;
     config.rate_limits = opts.rate_limits;
-    config.device_timeout =
-        std::time::Duration::from_secs_f64(opts.device_timeout.clamp(0.001, 3600.0));
+    config.device_timeout = opts.device_timeout.clamp(
+        std::time::Duration::from_millis(1),
+        std::time::Duration::from_secs(3600),
+    );
     config.state_dir = opts.state_dir.clone();
     config.auto_provision = !opts.no_auto_provision;
     config.admin_token = opts.admin_token.clone();

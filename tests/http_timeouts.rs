@@ -265,16 +265,19 @@ async fn the_flags_and_their_env_twins_reach_the_server() {
         ("--header-timeout", "SPARK_MOCK_HEADER_TIMEOUT"),
         ("--idle-timeout", "SPARK_MOCK_IDLE_TIMEOUT"),
         ("--body-timeout", "SPARK_MOCK_BODY_TIMEOUT"),
+        ("--device-timeout", "SPARK_MOCK_DEVICE_TIMEOUT"),
     ] {
-        let out = command(&["serve", "--port", "0"], &[(env, "0")])
-            .output()
-            .expect("run");
-        assert_eq!(out.status.code(), Some(2), "{env}=0");
-        let err = String::from_utf8_lossy(&out.stderr);
-        assert!(
-            err.contains(&format!("invalid value '0' for '{flag}"))
-                && err.contains("expected a number of seconds greater than 0"),
-            "{err}"
-        );
+        for bad in ["0", "nan"] {
+            let out = command(&["serve", "--port", "0"], &[(env, bad)])
+                .output()
+                .expect("run");
+            assert_eq!(out.status.code(), Some(2), "{env}={bad}");
+            let err = String::from_utf8_lossy(&out.stderr);
+            assert!(
+                err.contains(&format!("invalid value '{bad}' for '{flag}"))
+                    && err.contains("expected a number of seconds greater than 0"),
+                "{err}"
+            );
+        }
     }
 }
