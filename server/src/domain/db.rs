@@ -7,7 +7,7 @@ use std::collections::{BTreeMap, HashMap};
 use chrono::{DateTime, Duration, Utc};
 use serde::{Deserialize, Serialize};
 
-use crate::config::PolicyKind;
+use crate::domain::policy::PolicyKind;
 use crate::domain::policy::{plan_grant, plan_reset, Plan};
 use crate::domain::token::{
     generate_token, GrantKind, Invalidation, Origin, Reason, RejectedUse, Status, TokenRecord,
