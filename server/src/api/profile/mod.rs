@@ -1,5 +1,7 @@
 //! Response shaping, one module per profile. Everything a client can see that differs
-//! between the 2014 Spark cloud and today's Particle cloud is decided here and nowhere else.
+//! between the 2014 Spark cloud and today's Particle cloud is decided here and nowhere else,
+//! including what each era's token endpoint offers (`grant`: the rules the domain's grants
+//! follow, and their errors in the profile's words).
 
 mod grant;
 mod particle;

@@ -93,28 +93,19 @@ fn rules(policy: PolicyKind, era: GrantFeatures) -> GrantRules {
     }
 }
 
+/// The parameters of a form; through serde, as `api::oauth` reads them.
 fn form(grant_type: &str, client: &str, fields: &[(&str, &str)]) -> TokenParams {
-    let mut p = TokenParams {
-        grant_type: Some(grant_type.into()),
-        client_id: Some(client.into()),
-        client_secret: Some("secret".into()),
-        ..TokenParams::default()
-    };
-    for (k, v) in fields {
-        let v = Some(v.to_string());
-        match *k {
-            "username" => p.username = v,
-            "password" => p.password = v,
-            "scope" => p.scope = v,
-            "expires_in" => p.expires_in = v,
-            "refresh_token" => p.refresh_token = v,
-            "mfa_token" => p.mfa_token = v,
-            "otp" => p.otp = v,
-            "recovery_code" => p.recovery_code = v,
-            other => panic!("no field {other} in this test helper"),
-        }
-    }
-    p
+    let base = [
+        ("grant_type", grant_type),
+        ("client_id", client),
+        ("client_secret", "secret"),
+    ];
+    let map: serde_json::Map<String, serde_json::Value> = base
+        .iter()
+        .chain(fields)
+        .map(|(k, v)| (k.to_string(), v.to_string().into()))
+        .collect();
+    serde_json::from_value(map.into()).expect("string fields always deserialize")
 }
 
 async fn login(w: &World, r: &GrantRules, client: &str) -> Result<Issued, GrantError> {
