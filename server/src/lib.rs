@@ -3,8 +3,9 @@
 //! Layout:
 //! - [`config`]: profiles (`spark-2014`, `particle`), token policies, start-up settings.
 //! - [`clock`]: the one injectable source of time; every expiry reads it.
-//! - [`domain`]: plain Rust, no HTTP: users and clients, tokens with their history, the
-//!   three token policies, and the token endpoint's rules.
+//! - [`domain`]: plain Rust, no HTTP and no [`AppState`]: users and clients, tokens with
+//!   their history, the three token policies ([`PolicyKind`]), and the token endpoint's
+//!   grants, one function per grant type, given the rules in force and the account database.
 //! - [`devices`]: the device registry, the commands the API sends to a connected device, and
 //!   the device port (the Spark Core protocol on TCP 5683).
 //! - [`events`]: the event bus behind SSE streams and device subscriptions.
@@ -16,7 +17,8 @@
 //! - [`seed`]: the TOML seed file.
 //! - [`state`]: [`AppState`], the shared state behind every route.
 //! - [`api`]: the HTTP layer, by resource (`oauth`, `access_tokens`, `users`, `clients`,
-//!   `admin`), with every profile-specific shape in `api::profile`.
+//!   `admin`), with every profile-specific shape, and each era's grant rules, in
+//!   `api::profile`.
 //! - [`web`]: the Build web IDE at `/build` and the live console at `/`.
 //! - [`run`]: serve the API on a listener until a shutdown future resolves;
 //!   [`run_with_devices`]: the same plus the device port, stopped by the same shutdown.

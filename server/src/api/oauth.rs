@@ -1,47 +1,46 @@
 //! `POST /oauth/token`: parsing and shaping only; the rules live in `domain::grant`.
 
-use std::collections::HashMap;
-
 use axum::extract::State;
 use axum::http::Method;
 use axum::response::Response;
+use serde_json::{Map, Value};
 
 use crate::api::auth::basic_credentials;
 use crate::api::error::ApiError;
-use crate::api::profile::shape;
-use crate::api::request::{value_text, ApiRequest, BodyKind};
-use crate::domain::grant::{token_grant, TokenRequest};
+use crate::api::profile::{grant_error, grant_rules, shape};
+use crate::api::request::{value_text, ApiRequest, BodyKind, Params};
+use crate::domain::grant::{token_grant, TokenParams};
 use crate::domain::token::{short, Origin};
+use crate::error::{text, OAuthError};
 use crate::state::AppState;
 
 /// Any method reaches this handler: a GET gets the library's `invalid_request`, not a 405.
 /// An `Authorization: Bearer …` header is ignored here (particle-cli sends `Bearer null`).
 pub async fn token(State(state): State<AppState>, req: ApiRequest) -> Result<Response, ApiError> {
+    let shape = shape(state.config().profile);
     let is_post_form = req.method == Method::POST && req.kind == BodyKind::Form;
-    let form: HashMap<String, String> = if is_post_form {
-        req.params()?
-            .iter()
-            .filter_map(|(k, v)| value_text(v).map(|v| (k.clone(), v)))
-            .collect()
+    let mut params = if is_post_form {
+        token_params(req.params()?)?
     } else {
-        HashMap::new()
+        TokenParams::default()
     };
-    let request = TokenRequest {
-        is_post_form,
-        basic: basic_credentials(&req),
-        form,
-        origin: Origin {
-            remote_addr: req.remote_ip(),
-            user_agent: req.user_agent(),
-        },
+    // Basic is tried first, then the form fields.
+    if let Some((id, secret)) = basic_credentials(&req) {
+        params.client_id = Some(id);
+        params.client_secret = Some(secret);
+    }
+    req.note.update(|n| n.client = params.client_id.clone());
+    if !is_post_form {
+        return Err(OAuthError::invalid_request(text::NOT_FORM).into());
+    }
+    let origin = Origin {
+        remote_addr: req.remote_ip(),
+        user_agent: req.user_agent(),
     };
-    let client = request
-        .basic
-        .as_ref()
-        .map(|b| b.0.clone())
-        .or_else(|| request.form.get("client_id").cloned());
-    req.note.update(|n| n.client = client);
-    let issued = token_grant(&state, request).await?;
+    let rules = grant_rules(state.config(), state.policy());
+    let issued = token_grant(&state, &rules, params, origin)
+        .await
+        .map_err(|e| grant_error(shape, e))?;
     let t = &issued.token;
     req.note.update(|n| {
         n.user = Some(t.username.clone());
@@ -65,5 +64,14 @@ pub async fn token(State(state): State<AppState>, req: ApiRequest) -> Result<Res
             issued.invalidated.len()
         );
     }
-    Ok(shape(state.config().profile).token(t, state.clock().now()))
+    Ok(shape.token(t, state.clock().now()))
+}
+
+/// The form's fields as text; a repeated field counts with its last value.
+fn token_params(params: &Params) -> Result<TokenParams, ApiError> {
+    let fields: Map<String, Value> = params
+        .iter()
+        .filter_map(|(k, v)| value_text(v).map(|v| (k.clone(), Value::String(v))))
+        .collect();
+    serde_json::from_value(Value::Object(fields)).map_err(|e| ApiError::bad_request(e.to_string()))
 }

@@ -8,7 +8,7 @@ use chrono::{DateTime, Duration, Utc};
 use serde::{Deserialize, Serialize};
 
 use crate::clock::deadline;
-use crate::config::PolicyKind;
+use crate::domain::policy::PolicyKind;
 use crate::domain::policy::{plan_grant, plan_reset, Plan};
 use crate::domain::token::{
     generate_token, GrantKind, Invalidation, Origin, Reason, RejectedUse, Status, TokenRecord,

@@ -1,8 +1,48 @@
-//! The three token policies as one pure decision: given a user's valid tokens and a new
-//! grant, which token comes back and which tokens die.
+//! The three token policies ([`PolicyKind`]) and their rules as pure decisions: given a
+//! user's valid tokens and a new grant, which token comes back and which tokens die.
 
-use crate::config::PolicyKind;
+use std::fmt;
+use std::str::FromStr;
+
+use serde::{Deserialize, Serialize};
+
 use crate::domain::token::TokenRecord;
+
+/// How tokens of one user live together.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum PolicyKind {
+    /// 2014 (S0): one valid token per user; any grant but the Build IDE's replaces it.
+    Single,
+    /// One valid token per (user, client): the future the 2014 thread promised.
+    PerClient,
+    /// Feb 2014 to today: tokens accumulate and each expires on its own.
+    Multi,
+}
+
+impl fmt::Display for PolicyKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            PolicyKind::Single => "single",
+            PolicyKind::PerClient => "per-client",
+            PolicyKind::Multi => "multi",
+        })
+    }
+}
+
+impl FromStr for PolicyKind {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s.to_ascii_lowercase().replace('_', "-").as_str() {
+            "single" => Ok(PolicyKind::Single),
+            "per-client" | "perclient" => Ok(PolicyKind::PerClient),
+            "multi" => Ok(PolicyKind::Multi),
+            other => Err(format!(
+                "unknown token policy `{other}`: expected `single`, `per-client` or `multi`"
+            )),
+        }
+    }
+}
 
 /// What a grant does to a user's tokens.
 #[derive(Debug, PartialEq, Eq)]

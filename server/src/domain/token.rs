@@ -7,7 +7,7 @@ use rand::RngCore;
 use serde::{Deserialize, Serialize};
 use sha1::{Digest, Sha1};
 
-use crate::config::PolicyKind;
+use crate::domain::policy::PolicyKind;
 
 /// How many refused uses a token remembers in detail; older ones are only counted.
 pub const MAX_REJECTED_USES: usize = 100;

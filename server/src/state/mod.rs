@@ -3,8 +3,10 @@
 //! own controls (journal, faults, rate limiter, persistence). Cheap to clone.
 //!
 //! Locks are parking_lot locks held only for in-memory work, never across `.await`.
-//! `durability` adds reset, reload and persistence to [`AppState`].
+//! `durability` adds reset, reload and persistence to [`AppState`]; `accounts` makes it the
+//! database the token grants use.
 
+mod accounts;
 mod durability;
 
 use std::net::SocketAddr;

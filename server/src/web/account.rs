@@ -4,10 +4,9 @@
 
 use chrono::{DateTime, Utc};
 
-use crate::config::PolicyKind;
-use crate::domain::db::{Db, IssueRequest};
-use crate::domain::policy::{plan_grant, Plan};
-use crate::domain::token::{GrantKind, Origin, Status, TokenRecord};
+use crate::api::profile::grant_rules;
+use crate::domain::grant::{self, Expiry, NewToken};
+use crate::domain::token::{Origin, Status, TokenRecord};
 use crate::state::AppState;
 
 /// Why a Build sign-in failed.
@@ -40,73 +39,48 @@ impl ShownToken {
     }
 }
 
-/// Checks the password, then makes the Build client's password grant through the token
-/// policy: the user's current token comes back unchanged, and one is created only when the
-/// user has none. This is the 2014 rule: logging in to Build never changed the token.
-/// Returns the user's canonical username.
+/// The Build client's password grant, through the same code as `/oauth/token`: the
+/// user's current token comes back unchanged, and one is created only when the user has
+/// none. This is the 2014 rule: logging in to Build never changed the token. The page asks
+/// for no second factor and gets no refresh token. Returns the user's canonical username.
 pub async fn sign_in(
     state: &AppState,
     username: &str,
     password: &str,
     origin: Origin,
 ) -> Result<String, LoginError> {
-    let user = state
-        .check_password(username, password)
-        .await
-        .ok_or(LoginError::BadPassword)?;
-    let now = state.clock().now();
-    let policy = state.policy();
-    let build = state.config().build_client_id.clone();
-    let req = IssueRequest {
-        username: user.username.clone(),
-        client_id: build.clone(),
-        grant: GrantKind::Password,
+    let rules = grant_rules(state.config(), state.policy()).for_build_page();
+    let req = NewToken {
+        client_id: rules.build_client_id.clone(),
         scope: None,
-        expires_at: Some(crate::clock::deadline(now, state.token_lifetime())),
-        refresh_lifetime: None,
+        expiry: Expiry::Default,
         origin,
     };
-    let issued = state.db(|db| db.grant(req, policy, &build, now));
+    // Without a second factor, a wrong password is the only way the grant fails.
+    let issued = grant::password(state, &rules, req, username, password)
+        .await
+        .map_err(|_| LoginError::BadPassword)?;
+    let name = issued.token.username;
     tracing::info!(
-        "{}: signed in to Build; token {}",
-        user.username,
+        "{name}: signed in to Build; token {}",
         if issued.reused {
             "unchanged"
         } else {
             "created (there was none)"
         }
     );
-    Ok(user.username)
+    Ok(name)
 }
 
-/// The token the Build Settings page lists: the one a Build sign-in would hand back now
-/// (under `single` and `multi` the newest valid token, under `per-client` the Build
-/// client's). When none is valid, the latest such token, dead, so the page can say why and
-/// offer "Reset Token" as the 2014 page did. `None` when the user never had a token.
+/// The token the Build Settings page lists (see [`grant::build_page_token`]), offering
+/// "Reset Token" when it is dead, as the 2014 page did. `None` when the user never had one.
 pub fn shown_token(state: &AppState, username: &str) -> Option<ShownToken> {
     let now = state.clock().now();
     let policy = state.policy();
     let build = state.config().build_client_id.clone();
-    state.db_read(|db| pick(db, username, policy, &build, now).map(|t| ShownToken::of(t, now)))
-}
-
-fn pick<'a>(
-    db: &'a Db,
-    username: &str,
-    policy: PolicyKind,
-    build: &str,
-    now: DateTime<Utc>,
-) -> Option<&'a TokenRecord> {
-    let valid = db.valid_tokens(username, now);
-    if let Plan::Reuse(t) = plan_grant(policy, true, build, &valid) {
-        return db.token(&t);
-    }
-    let all = db.user_tokens(username);
-    let own = all.iter().rev().find(|t| t.client_id == build).copied();
-    match policy {
-        PolicyKind::PerClient => own.or(all.last().copied()),
-        PolicyKind::Single | PolicyKind::Multi => all.last().copied(),
-    }
+    state.db_read(|db| {
+        grant::build_page_token(db, username, policy, &build, now).map(|t| ShownToken::of(t, now))
+    })
 }
 
 /// "Reset Token" pressed on the Settings page: replaces the token the page shows (under

@@ -1,6 +1,9 @@
 //! Response shaping, one module per profile. Everything a client can see that differs
-//! between the 2014 Spark cloud and today's Particle cloud is decided here and nowhere else.
+//! between the 2014 Spark cloud and today's Particle cloud is decided here and nowhere else,
+//! including what each era's token endpoint offers (`grant`: the rules the domain's grants
+//! follow, and their errors in the profile's words).
 
+mod grant;
 mod particle;
 mod spark2014;
 
@@ -13,9 +16,12 @@ use crate::api::error::ApiError;
 use crate::clock::iso_millis;
 use crate::config::Profile;
 use crate::devices::{DeviceError, DeviceInfo, VarValue};
+use crate::domain::grant::GrantFeatures;
 use crate::domain::token::TokenRecord;
 use crate::domain::users::User;
 use crate::events::Event;
+
+pub use grant::{grant_error, grant_rules};
 
 /// A JSON response with the cloud's content type.
 pub fn json_response(status: StatusCode, body: &Value) -> Response {
@@ -48,6 +54,10 @@ pub trait Shape: Send + Sync {
     fn signup(&self, outcome: Signup) -> Response;
     /// The text for a request that carries its token in more than one place.
     fn one_method_text(&self) -> &'static str;
+    /// What the token endpoint offers in this era: grant types, refresh tokens, MFA.
+    fn grant_features(&self) -> GrantFeatures;
+    /// The `invalid_client` text for unknown client credentials.
+    fn client_invalid_text(&self) -> &'static str;
 
     /// One entry of `GET /v1/devices`.
     fn device_summary(&self, d: &DeviceInfo) -> Value;

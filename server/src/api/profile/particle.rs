@@ -10,6 +10,7 @@ use super::{
 };
 use crate::api::error::ApiError;
 use crate::devices::{DeviceError, DeviceInfo, VarValue};
+use crate::domain::grant::{GrantFeatures, GrantType};
 use crate::domain::token::TokenRecord;
 use crate::domain::users::User;
 use crate::error::{text, OAuthKind};
@@ -95,6 +96,26 @@ impl Shape for Particle {
 
     fn one_method_text(&self) -> &'static str {
         text::ONE_METHOD_PARTICLE
+    }
+
+    /// Password, refresh and client-credentials grants, refresh tokens, and MFA's two
+    /// second-factor grants.
+    fn grant_features(&self) -> GrantFeatures {
+        GrantFeatures {
+            grant_types: &[
+                GrantType::Password,
+                GrantType::RefreshToken,
+                GrantType::ClientCredentials,
+                GrantType::MfaOtp,
+                GrantType::RecoveryCode,
+            ],
+            refresh_tokens: true,
+            second_factor: true,
+        }
+    }
+
+    fn client_invalid_text(&self) -> &'static str {
+        text::CLIENT_INVALID_PARTICLE
     }
 
     /// Today's field set, with both `connected` and `online`.

@@ -10,6 +10,7 @@ use super::{
 };
 use crate::api::error::ApiError;
 use crate::devices::{DeviceError, DeviceInfo, VarValue};
+use crate::domain::grant::{GrantFeatures, GrantType};
 use crate::domain::token::TokenRecord;
 use crate::domain::users::User;
 use crate::error::{text, OAuthKind};
@@ -71,6 +72,19 @@ impl Shape for Spark2014 {
 
     fn one_method_text(&self) -> &'static str {
         text::ONE_METHOD_2014
+    }
+
+    /// The password grant only: no refresh tokens, no second factor in 2014.
+    fn grant_features(&self) -> GrantFeatures {
+        GrantFeatures {
+            grant_types: &[GrantType::Password],
+            refresh_tokens: false,
+            second_factor: false,
+        }
+    }
+
+    fn client_invalid_text(&self) -> &'static str {
+        text::CLIENT_INVALID_2014
     }
 
     /// Exactly the 2014 fields: `{id,name,last_app,last_heard,connected}`.

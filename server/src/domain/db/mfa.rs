@@ -86,9 +86,9 @@ impl Db {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::config::PolicyKind;
     use crate::domain::db::IssueRequest;
     use crate::domain::password::PasswordHash;
+    use crate::domain::policy::PolicyKind;
     use crate::domain::token::{GrantKind, Origin};
     use crate::domain::users::User;
 
