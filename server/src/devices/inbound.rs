@@ -10,7 +10,7 @@ use spark_mock_protocol::{CoapMessage, Code, Message, MessageType, Origin, Packe
 
 use crate::devices::connection::ConnectionError;
 use crate::devices::live::Live;
-use crate::devices::requests::registry_type;
+use crate::devices::pending::registry_type;
 
 impl Live<'_> {
     pub(super) fn on_frame(&mut self, c: CoapMessage) -> Result<(), ConnectionError> {

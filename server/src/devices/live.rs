@@ -16,7 +16,7 @@ use spark_mock_protocol::io::FrameReader;
 
 use crate::devices::connection::{ConnectionError, Settings};
 use crate::devices::outbox::{Outbox, OutboxError};
-use crate::devices::requests::{wire_type, Pending, Reply};
+use crate::devices::pending::{wire_type, Pending, Reply};
 use crate::devices::subscriptions::Subscriptions;
 use crate::devices::types::{Command, DeviceError};
 use crate::events::Event;

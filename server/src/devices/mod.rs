@@ -5,8 +5,9 @@
 //! - [`registry`], [`types`]: plain Rust, no I/O.
 //! - [`port`]: the TCP accept loop, one task per connection.
 //! - [`connection`]: one connection: handshake, Hello, registration, teardown.
-//! - `live`: the session loop after Hello; `inbound`: what the device sends; `requests`: requests awaiting an answer;
-//!   `subscriptions`: which bus events a device receives; `outbox`: the bounded writer.
+//! - `live`: the session loop after Hello; `inbound`: what the device sends; `pending`:
+//!   requests awaiting an answer; `subscriptions`: which bus events a device receives;
+//!   `outbox`: the bounded writer.
 //! - [`keys`]: the server key file and device key parsing.
 
 pub mod connection;
@@ -14,9 +15,9 @@ mod inbound;
 pub mod keys;
 mod live;
 mod outbox;
+mod pending;
 pub mod port;
 pub mod registry;
-mod requests;
 mod subscriptions;
 pub mod types;
 
