@@ -141,7 +141,7 @@ pub async fn get_variable(
         .await
         .map_err(fail)?;
     if wants_raw(&req) {
-        return Ok(raw(value.to_raw()));
+        return Ok(raw(crate::devices::value_text(&value)));
     }
     // Heard from just now: `coreInfo.last_heard` shows it.
     let d = state.devices().get(&d.id).unwrap_or(d);

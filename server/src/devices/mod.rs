@@ -24,4 +24,6 @@ pub mod types;
 pub use port::{serve_devices, DevicePortError};
 pub use registry::Registry;
 pub use subscriptions::SubscriptionView;
-pub use types::{Command, DeviceError, DeviceInfo, HelloInfo, VarType, VarValue};
+pub use types::{
+    value_json, value_text, Command, DeviceError, DeviceInfo, HelloInfo, VarType, VarValue,
+};

@@ -103,6 +103,6 @@ pub async fn variable(
         .map_err(device_error)?;
     Ok(json_response(
         StatusCode::OK,
-        &json!({"ok": true, "id": d.id, "name": name, "type": kind, "result": value.to_json()}),
+        &json!({"ok": true, "id": d.id, "name": name, "type": kind, "result": crate::devices::value_json(&value)}),
     ))
 }

@@ -9,7 +9,7 @@ use super::{
     common_error, expires_in, json_response, no_cache, opt_time, variables_json, Shape, Signup,
 };
 use crate::api::error::ApiError;
-use crate::devices::{DeviceError, DeviceInfo, VarValue};
+use crate::devices::{value_json, DeviceError, DeviceInfo, VarValue};
 use crate::domain::token::TokenRecord;
 use crate::domain::users::User;
 use crate::error::{text, OAuthKind};
@@ -148,7 +148,7 @@ impl Shape for Particle {
     fn variable_result(&self, d: &DeviceInfo, name: &str, value: &VarValue) -> Value {
         json!({
             "name": name,
-            "result": value.to_json(),
+            "result": value_json(value),
             "coreInfo": {
                 "name": d.name,
                 "deviceID": d.id,

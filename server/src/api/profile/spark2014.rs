@@ -9,7 +9,7 @@ use super::{
     common_error, expires_in, json_response, no_cache, opt_time, variables_json, Shape, Signup,
 };
 use crate::api::error::ApiError;
-use crate::devices::{DeviceError, DeviceInfo, VarValue};
+use crate::devices::{value_json, DeviceError, DeviceInfo, VarValue};
 use crate::domain::token::TokenRecord;
 use crate::domain::users::User;
 use crate::error::{text, OAuthKind};
@@ -116,7 +116,7 @@ impl Shape for Spark2014 {
         json!({
             "cmd": "VarReturn",
             "name": name,
-            "result": value.to_json(),
+            "result": value_json(value),
             "coreInfo": {
                 "last_app": "",
                 "last_heard": opt_time(d.last_heard),
