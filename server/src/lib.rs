@@ -5,17 +5,19 @@
 //! - [`clock`]: the one injectable source of time; every expiry reads it.
 //! - [`domain`]: plain Rust, no HTTP: users and clients, tokens with their history, the
 //!   three token policies, and the token endpoint's rules.
-//! - [`devices`]: the device registry, the commands the API sends to a connected device, and
-//!   the device port (the Spark Core protocol on TCP 5683).
+//! - [`devices`]: the device registry; [`devices::call`], the one home of a function call
+//!   or variable read (name lookup, argument limit, faults, timeout, typed errors) for the
+//!   API and the console; and the device port (the Spark Core protocol on TCP 5683).
 //! - [`events`]: the event bus behind SSE streams and device subscriptions.
-//! - [`faults`]: injected device and route faults, for `/__mock/faults`.
+//! - [`faults`]: injected device and route faults, for `/__mock/faults` (device faults are
+//!   applied in [`devices::call`]).
 //! - [`journal`]: the last N API requests, for `/__mock/requests`.
 //! - [`persist`]: the durable snapshot behind `--state-dir`.
 //! - [`ratelimit`]: the particle cloud's documented rate limits (off by default).
 //! - [`seed`]: the TOML seed file.
 //! - [`state`]: [`AppState`], the shared state behind every route.
 //! - [`api`]: the HTTP layer, by resource (`oauth`, `access_tokens`, `users`, `clients`,
-//!   `admin`), with every profile-specific shape in `api::profile`.
+//!   `devices`, `calls`, `admin`), with every profile-specific shape in `api::profile`.
 //! - [`web`]: the Build web IDE at `/build` and the live console at `/`.
 //! - [`run`]: serve the API on a listener until a shutdown future resolves;
 //!   [`run_with_devices`]: the same plus the device port, stopped by the same shutdown.

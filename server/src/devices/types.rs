@@ -7,29 +7,6 @@ use serde::{Deserialize, Serialize};
 pub use spark_mock_protocol::messages::{VarType, VarValue};
 use tokio::sync::oneshot;
 
-/// A variable's value as JSON, keeping its type (`result` in the API); a string's bytes
-/// are read as UTF-8, invalid sequences replaced.
-pub fn value_json(v: &VarValue) -> serde_json::Value {
-    match v {
-        VarValue::Bool(b) => serde_json::Value::from(*b),
-        VarValue::Int(i) => serde_json::Value::from(*i),
-        VarValue::Double(d) => serde_json::Number::from_f64(*d)
-            .map(serde_json::Value::Number)
-            .unwrap_or(serde_json::Value::Null),
-        VarValue::String(s) => serde_json::Value::from(String::from_utf8_lossy(s)),
-    }
-}
-
-/// A variable's value as plain text (`format=raw`).
-pub fn value_text(v: &VarValue) -> String {
-    match v {
-        VarValue::Bool(b) => b.to_string(),
-        VarValue::Int(i) => i.to_string(),
-        VarValue::Double(d) => d.to_string(),
-        VarValue::String(s) => String::from_utf8_lossy(s).into_owned(),
-    }
-}
-
 /// What a device said about itself in its Hello.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct HelloInfo {
