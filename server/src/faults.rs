@@ -1,7 +1,7 @@
 //! Fault injection: per-device faults (offline, latency, no answer, dropped connection,
 //! refused reconnects) and per-route faults (delay, an error status with probability p from
 //! a seeded generator, SSE streams cut short, keep-alives stopped). Plain data; the device
-//! port, the registry calls and the HTTP middleware consult it.
+//! port, device calls (`devices::call`) and the HTTP middleware consult it.
 
 use std::sync::Arc;
 

@@ -6,10 +6,12 @@
 //! - [`domain`]: plain Rust, no HTTP and no [`AppState`]: users and clients, tokens with
 //!   their history, the three token policies ([`PolicyKind`]), and the token endpoint's
 //!   grants, one function per grant type, given the rules in force and the account database.
-//! - [`devices`]: the device registry, the commands the API sends to a connected device, and
-//!   the device port (the Spark Core protocol on TCP 5683).
+//! - [`devices`]: the device registry; [`devices::call`], the one home of a function call
+//!   or variable read (name lookup, argument limit, faults, timeout, typed errors) for the
+//!   API and the console; and the device port (the Spark Core protocol on TCP 5683).
 //! - [`events`]: the event bus behind SSE streams and device subscriptions.
-//! - [`faults`]: injected device and route faults, for `/__mock/faults`.
+//! - [`faults`]: injected device and route faults, for `/__mock/faults` (device faults are
+//!   applied in [`devices::call`]).
 //! - [`journal`]: the last N API requests, for `/__mock/requests`.
 //! - [`listener`]: the HTTP accept loop: header and idle timeouts, the connection cap.
 //! - [`persist`]: the durable snapshot behind `--state-dir`.
@@ -17,8 +19,8 @@
 //! - [`seed`]: the TOML seed file.
 //! - [`state`]: [`AppState`], the shared state behind every route.
 //! - [`api`]: the HTTP layer, by resource (`oauth`, `access_tokens`, `users`, `clients`,
-//!   `admin`), with every profile-specific shape, and each era's grant rules, in
-//!   `api::profile`.
+//!   `devices`, `calls`, `admin`), with every profile-specific shape, and each era's grant
+//!   rules, in `api::profile`.
 //! - [`web`]: the Build web IDE at `/build` and the live console at `/`.
 //! - [`run`]: serve the API on a listener until a shutdown future resolves;
 //!   [`run_with_devices`]: the same plus the device port, stopped by the same shutdown.

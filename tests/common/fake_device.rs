@@ -43,7 +43,7 @@ pub fn connect_fake_device(state: &AppState, owner: &str, name: &str) -> JoinHan
                 Command::GetVariable { name, reply } => {
                     let v = match name.as_str() {
                         "temperature" => VarValue::Double(21.5),
-                        _ => VarValue::String(led.clone()),
+                        _ => VarValue::String(led.clone().into_bytes()),
                     };
                     let _ = reply.send(Ok(v));
                 }

@@ -2,6 +2,8 @@
 //! encodings the Core uses (bool 1 byte, int32 big-endian, double
 //! little-endian because the Core copies ARM memory, string raw).
 
+use serde::{Deserialize, Serialize};
+
 use super::MessageError;
 
 /// A function call. The argument travels as Uri-Query options: the Core
@@ -44,12 +46,15 @@ impl FunctionCall {
     }
 }
 
-/// A variable's type code, as in Describe (ASN.1-style numbers).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+/// A variable's type code, as in Describe (ASN.1-style numbers). Serialized by its
+/// display [`name`](VarType::name), so a cloud can store and show it as is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
 pub enum VarType {
     /// 1: one byte, 0 or 1.
     Bool,
     /// 2: int32, big-endian.
+    #[serde(rename = "int32")]
     Int,
     /// 4: raw bytes, no terminator.
     String,
@@ -177,5 +182,19 @@ mod tests {
         assert_eq!(call.joined_args(), "x&yz");
         assert_eq!(VarType::from_code(9), Some(VarType::Double));
         assert_eq!(VarType::from_code(5), None);
+    }
+
+    #[test]
+    fn types_serialize_by_their_display_name() {
+        for ty in [
+            VarType::Bool,
+            VarType::Int,
+            VarType::String,
+            VarType::Double,
+        ] {
+            let json = serde_json::to_value(ty).unwrap();
+            assert_eq!(json, serde_json::Value::from(ty.name()));
+            assert_eq!(serde_json::from_value::<VarType>(json).unwrap(), ty);
+        }
     }
 }

@@ -1,18 +1,15 @@
-//! `POST /v1/devices/:id/:function` and `GET /v1/devices/:id/:variable`.
+//! `POST /v1/devices/:id/:function` and `GET /v1/devices/:id/:variable`: parse the request,
+//! run it through [`crate::devices::call`], shape the answer or error in the profile's way.
 
 use axum::extract::{Path, State};
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 
-use crate::api::auth::authenticate;
-use crate::api::devices::owned_device;
+use crate::api::auth::{authenticate, Actor};
 use crate::api::error::ApiError;
-use crate::api::profile::{json_response, shape};
+use crate::api::profile::{json_response, permission_denied, shape, Shape};
 use crate::api::request::{value_text, ApiRequest};
-use std::time::Duration;
-
-use crate::devices::DeviceError;
-use crate::faults::DeviceFault;
+use crate::devices::{variable_text, CallError, Caller, DeviceError};
 use crate::state::AppState;
 
 fn raw(text: String) -> Response {
@@ -22,41 +19,6 @@ fn raw(text: String) -> Response {
         HeaderValue::from_static("text/plain; charset=utf-8"),
     );
     resp
-}
-
-/// Applies injected device faults before a call or read. Returns how long the request may
-/// still wait for the device, or the error the fault causes.
-pub(crate) async fn device_faults(
-    state: &AppState,
-    req: &ApiRequest,
-    id: &str,
-) -> Result<Duration, DeviceError> {
-    let timeout = state.config().device_timeout;
-    let faults = state.faults().for_device(id, state.clock().now());
-    if let Some(f) = faults.first() {
-        req.note
-            .update(|n| n.fault = Some(format!("device {id}: {f:?}")));
-    }
-    let mut remaining = timeout;
-    for f in faults {
-        match f {
-            DeviceFault::Offline => return Err(DeviceError::Offline),
-            DeviceFault::NoAnswer => {
-                tokio::time::sleep(timeout).await;
-                return Err(DeviceError::TimedOut);
-            }
-            DeviceFault::Latency { ms } => {
-                let wait = Duration::from_millis(ms).min(remaining);
-                tokio::time::sleep(wait).await;
-                remaining = remaining.saturating_sub(wait);
-                if remaining.is_zero() {
-                    return Err(DeviceError::TimedOut);
-                }
-            }
-            DeviceFault::Drop | DeviceFault::RefuseReconnect { .. } => {}
-        }
-    }
-    Ok(remaining)
 }
 
 fn wants_raw(req: &ApiRequest) -> bool {
@@ -79,14 +41,16 @@ fn argument(req: &ApiRequest) -> Result<String, ApiError> {
         .unwrap_or_default())
 }
 
-/// Finds `name` among the device's functions: exactly, else ignoring case (spark-protocol
-/// looked names up in lower case).
-fn find_name<'a>(names: impl Iterator<Item = &'a String> + Clone, name: &str) -> Option<String> {
-    names
-        .clone()
-        .find(|n| n.as_str() == name)
-        .or_else(|| names.into_iter().find(|n| n.eq_ignore_ascii_case(name)))
-        .cloned()
+/// A failed call or read in the profile's shape: an unknown device is 403 Permission
+/// Denied, as for every device route; `name` is the function or variable as requested.
+fn call_error(shaper: &dyn Shape, actor: &Actor, e: CallError, name: &str) -> ApiError {
+    match e {
+        CallError::UnknownDevice => permission_denied(&actor.token.token),
+        CallError::UnknownFunction => shaper.device_error(&DeviceError::UnknownFunction, name),
+        CallError::UnknownVariable => shaper.device_error(&DeviceError::UnknownVariable, name),
+        CallError::ArgumentTooLong { .. } => ApiError::bad_request(e.to_string()),
+        CallError::Device(e) => shaper.device_error(&e, name),
+    }
 }
 
 pub async fn call_function(
@@ -95,31 +59,21 @@ pub async fn call_function(
     req: ApiRequest,
 ) -> Result<Response, ApiError> {
     let actor = authenticate(&state, &req)?;
-    let d = owned_device(&state, &actor, &id)?;
     let shaper = shape(state.config().profile);
-    let fail = |e: DeviceError| shaper.device_error(&e, &function);
-    let name = find_name(d.functions.iter(), &function)
-        .ok_or_else(|| fail(DeviceError::UnknownFunction))?;
-    let arg = argument(&req)?;
-    let limit = shaper.argument_limit(d.platform_id);
-    if arg.len() > limit {
-        return Err(ApiError::bad_request(format!(
-            "Argument too long: {} characters, the device accepts at most {limit}",
-            arg.len()
-        )));
-    }
-    let timeout = device_faults(&state, &req, &d.id).await.map_err(fail)?;
-    let value = state
-        .devices()
-        .call_function(&d.id, &name, &arg, timeout)
-        .await
+    let fail = |e: CallError| call_error(shaper, &actor, e, &function);
+    let calls = state.device_calls();
+    let d = calls
+        .find_device(Caller::Owner(&actor.user.username), &id)
         .map_err(fail)?;
+    let f = calls.function(d, &function).map_err(fail)?;
+    let arg = argument(&req)?;
+    let value = f.call(&arg, &req.note).await.map_err(fail)?;
     if wants_raw(&req) {
         return Ok(raw(value.to_string()));
     }
     Ok(json_response(
         StatusCode::OK,
-        &shaper.function_result(&d, value),
+        &shaper.function_result(&f.device, value),
     ))
 }
 
@@ -129,25 +83,21 @@ pub async fn get_variable(
     req: ApiRequest,
 ) -> Result<Response, ApiError> {
     let actor = authenticate(&state, &req)?;
-    let d = owned_device(&state, &actor, &id)?;
     let shaper = shape(state.config().profile);
-    let fail = |e: DeviceError| shaper.device_error(&e, &variable);
-    let name = find_name(d.variables.keys(), &variable)
-        .ok_or_else(|| fail(DeviceError::UnknownVariable))?;
-    let timeout = device_faults(&state, &req, &d.id).await.map_err(fail)?;
-    let value = state
-        .devices()
-        .get_variable(&d.id, &name, timeout)
-        .await
+    let fail = |e: CallError| call_error(shaper, &actor, e, &variable);
+    let calls = state.device_calls();
+    let d = calls
+        .find_device(Caller::Owner(&actor.user.username), &id)
         .map_err(fail)?;
+    let v = calls.variable(d, &variable).map_err(fail)?;
+    let value = v.read(&req.note).await.map_err(fail)?;
     if wants_raw(&req) {
-        return Ok(raw(value.to_raw()));
+        return Ok(raw(variable_text(&value)));
     }
     // Heard from just now: `coreInfo.last_heard` shows it.
-    let d = state.devices().get(&d.id).unwrap_or(d);
     Ok(json_response(
         StatusCode::OK,
-        &shaper.variable_result(&d, &name, &value),
+        &shaper.variable_result(&v.device_now(), &v.name, &value),
     ))
 }
 

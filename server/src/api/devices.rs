@@ -10,8 +10,9 @@ use crate::api::error::ApiError;
 use crate::api::profile::{json_response, ok, permission_denied, shape};
 use crate::api::request::ApiRequest;
 use crate::config::Profile;
+use crate::devices::call::find_device;
 use crate::devices::types::is_device_id;
-use crate::devices::DeviceInfo;
+use crate::devices::{Caller, DeviceInfo};
 use crate::state::AppState;
 
 /// The caller's device named by `id_or_name`, or 403 Permission Denied for unknown and
@@ -21,11 +22,12 @@ pub fn owned_device(
     actor: &Actor,
     id_or_name: &str,
 ) -> Result<DeviceInfo, ApiError> {
-    state
-        .devices()
-        .find_for(id_or_name, &actor.user.username)
-        .filter(|d| d.owner.as_deref() == Some(actor.user.username.as_str()))
-        .ok_or_else(|| permission_denied(&actor.token.token))
+    find_device(
+        state.devices(),
+        Caller::Owner(&actor.user.username),
+        id_or_name,
+    )
+    .ok_or_else(|| permission_denied(&actor.token.token))
 }
 
 /// `GET /v1/devices`: the caller's devices, from the cache (no device is asked).

@@ -10,7 +10,6 @@ use spark_mock_protocol::{CoapMessage, Code, Message, MessageType, Origin, Packe
 
 use crate::devices::connection::ConnectionError;
 use crate::devices::live::Live;
-use crate::devices::requests::registry_type;
 
 impl Live<'_> {
     pub(super) fn on_frame(&mut self, c: CoapMessage) -> Result<(), ConnectionError> {
@@ -79,11 +78,7 @@ impl Live<'_> {
     }
 
     fn store_description(&mut self, d: Description) {
-        let variables: BTreeMap<_, _> = d
-            .variables
-            .iter()
-            .map(|(n, t)| (n.clone(), registry_type(*t)))
-            .collect();
+        let variables: BTreeMap<_, _> = d.variables.iter().cloned().collect();
         self.state
             .devices()
             .described(self.id, d.functions.clone(), variables);

@@ -16,7 +16,7 @@ use spark_mock_protocol::io::FrameReader;
 
 use crate::devices::connection::{ConnectionError, Settings};
 use crate::devices::outbox::{Outbox, OutboxError};
-use crate::devices::requests::{wire_type, Pending, Reply};
+use crate::devices::pending::{Pending, Reply};
 use crate::devices::subscriptions::Subscriptions;
 use crate::devices::types::{Command, DeviceError};
 use crate::events::Event;
@@ -168,8 +168,7 @@ impl<'a> Live<'a> {
                 .state
                 .devices()
                 .get(self.id)
-                .and_then(|d| d.variables.get(name).copied())
-                .and_then(wire_type),
+                .and_then(|d| d.variables.get(name).copied()),
         }
     }
 

@@ -1,25 +1,30 @@
-//! Devices: the registry (who exists, who owns them, who is online, what they expose), the
-//! commands the API sends to a connected device, and the device port that speaks the Spark
-//! Core protocol to real or simulated devices.
+//! Devices: the registry (who exists, who owns them, who is online, what they expose), a
+//! call to a device from start to answer, and the device port that speaks the Spark Core
+//! protocol to real or simulated devices.
 //!
 //! - [`registry`], [`types`]: plain Rust, no I/O.
+//! - [`call`]: one function call or variable read, for the API and the console alike: name
+//!   lookup, argument limit, faults, timeout, typed errors. Plain Rust, no HTTP.
 //! - [`port`]: the TCP accept loop, one task per connection.
 //! - [`connection`]: one connection: handshake, Hello, registration, teardown.
-//! - `live`: the session loop after Hello; `inbound`: what the device sends; `requests`: requests awaiting an answer;
-//!   `subscriptions`: which bus events a device receives; `outbox`: the bounded writer.
+//! - `live`: the session loop after Hello; `inbound`: what the device sends; `pending`:
+//!   requests awaiting an answer; `subscriptions`: which bus events a device receives;
+//!   `outbox`: the bounded writer.
 //! - [`keys`]: the server key file and device key parsing.
 
+pub mod call;
 pub mod connection;
 mod inbound;
 pub mod keys;
 mod live;
 mod outbox;
+mod pending;
 pub mod port;
 pub mod registry;
-mod requests;
 mod subscriptions;
 pub mod types;
 
+pub use call::{variable_json, variable_text, CallError, Caller, DeviceCalls};
 pub use port::{serve_devices, DevicePortError};
 pub use registry::Registry;
 pub use subscriptions::SubscriptionView;

@@ -4,75 +4,8 @@ use std::collections::BTreeMap;
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
+pub use spark_mock_protocol::messages::{VarType, VarValue};
 use tokio::sync::oneshot;
-
-/// A variable's type, with the firmware's ASN.1-style codes.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum VarType {
-    Bool,
-    Int32,
-    String,
-    Double,
-    Null,
-}
-
-impl VarType {
-    pub fn from_code(code: u64) -> Option<Self> {
-        Some(match code {
-            1 => VarType::Bool,
-            2 => VarType::Int32,
-            4 => VarType::String,
-            5 => VarType::Null,
-            9 => VarType::Double,
-            _ => return None,
-        })
-    }
-
-    /// The name the cloud shows (`"int32"`, `"double"`, …).
-    pub fn name(self) -> &'static str {
-        match self {
-            VarType::Bool => "bool",
-            VarType::Int32 => "int32",
-            VarType::String => "string",
-            VarType::Double => "double",
-            VarType::Null => "null",
-        }
-    }
-}
-
-/// A variable's value as read from a device.
-#[derive(Clone, Debug, PartialEq)]
-pub enum VarValue {
-    Bool(bool),
-    Int(i32),
-    Double(f64),
-    String(String),
-}
-
-impl VarValue {
-    /// As JSON, keeping its type (`result` in the API).
-    pub fn to_json(&self) -> serde_json::Value {
-        match self {
-            VarValue::Bool(b) => serde_json::Value::from(*b),
-            VarValue::Int(i) => serde_json::Value::from(*i),
-            VarValue::Double(d) => serde_json::Number::from_f64(*d)
-                .map(serde_json::Value::Number)
-                .unwrap_or(serde_json::Value::Null),
-            VarValue::String(s) => serde_json::Value::from(s.clone()),
-        }
-    }
-
-    /// As plain text (`format=raw`).
-    pub fn to_raw(&self) -> String {
-        match self {
-            VarValue::Bool(b) => b.to_string(),
-            VarValue::Int(i) => i.to_string(),
-            VarValue::Double(d) => d.to_string(),
-            VarValue::String(s) => s.clone(),
-        }
-    }
-}
 
 /// What a device said about itself in its Hello.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]

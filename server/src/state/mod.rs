@@ -19,7 +19,7 @@ use parking_lot::{Mutex, RwLock};
 use crate::clock::Clock;
 use crate::config::{Config, PolicyKind};
 use crate::devices::keys::{KeyFileError, KeyHome};
-use crate::devices::Registry;
+use crate::devices::{DeviceCalls, Registry};
 use crate::domain::db::{Db, Issued};
 use crate::domain::password::PasswordHash;
 use crate::domain::users::{builtin_clients, User};
@@ -212,6 +212,18 @@ impl AppState {
 
     pub fn devices(&self) -> &Registry {
         &self.inner.devices
+    }
+
+    /// Function calls and variable reads, with this server's faults, profile and timeout.
+    pub fn device_calls(&self) -> DeviceCalls<'_> {
+        let c = &self.inner.config;
+        DeviceCalls::new(
+            &self.inner.devices,
+            &self.inner.faults,
+            &self.inner.clock,
+            c.profile,
+            c.device_timeout,
+        )
     }
 
     /// The device port's server key: `Config::server_key` if given, else

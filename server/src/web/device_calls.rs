@@ -6,46 +6,37 @@
 //! - `GET /__mock/devices/:id/variables/:name` → `{"ok":true,"id","name","type","result"}`.
 //!
 //! A device is found by id or name, whoever owns it: the console is the operator's view.
+//! The call itself runs in [`crate::devices::call`]; here it is parsed and shaped.
 
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::Response;
 use serde_json::json;
 
-use crate::api::calls::device_faults;
 use crate::api::error::ApiError;
-use crate::api::profile::{json_response, shape};
+use crate::api::profile::json_response;
 use crate::api::request::ApiRequest;
-use crate::devices::{DeviceError, DeviceInfo};
+use crate::devices::{variable_json, CallError, Caller, DeviceError};
 use crate::state::AppState;
 
-fn device(state: &AppState, id: &str) -> Result<DeviceInfo, ApiError> {
-    state
-        .devices()
-        .resolve(id)
-        .and_then(|id| state.devices().get(&id))
-        .ok_or_else(|| ApiError::message(StatusCode::NOT_FOUND, "Unknown device"))
-}
-
-/// `name` among `names`: exactly, else ignoring case, as the API finds it.
-fn find<'a>(mut names: impl Iterator<Item = &'a String> + Clone, name: &str) -> Option<String> {
-    names
-        .clone()
-        .find(|n| *n == name)
-        .or_else(|| names.find(|n| n.eq_ignore_ascii_case(name)))
-        .cloned()
-}
-
-fn device_error(e: DeviceError) -> ApiError {
-    let status = match e {
-        DeviceError::UnknownFunction | DeviceError::UnknownVariable => StatusCode::NOT_FOUND,
-        DeviceError::Offline => StatusCode::SERVICE_UNAVAILABLE,
-        DeviceError::TimedOut => StatusCode::GATEWAY_TIMEOUT,
-        DeviceError::Device(_) => StatusCode::BAD_GATEWAY,
+/// The console's texts: 404 for what is not there, 503 offline, 504 timed out, 502 when
+/// the device refuses.
+fn call_error(e: CallError) -> ApiError {
+    let status = match &e {
+        CallError::UnknownDevice | CallError::UnknownFunction | CallError::UnknownVariable => {
+            StatusCode::NOT_FOUND
+        }
+        CallError::ArgumentTooLong { .. } => StatusCode::BAD_REQUEST,
+        CallError::Device(e) => match e {
+            DeviceError::UnknownFunction | DeviceError::UnknownVariable => StatusCode::NOT_FOUND,
+            DeviceError::Offline => StatusCode::SERVICE_UNAVAILABLE,
+            DeviceError::TimedOut => StatusCode::GATEWAY_TIMEOUT,
+            DeviceError::Device(_) => StatusCode::BAD_GATEWAY,
+        },
     };
     let message = match e {
-        DeviceError::Offline => "The device is offline".to_string(),
-        DeviceError::TimedOut => "Timed out waiting for the device".to_string(),
+        CallError::Device(DeviceError::Offline) => "The device is offline".to_string(),
+        CallError::Device(DeviceError::TimedOut) => "Timed out waiting for the device".to_string(),
         e => e.to_string(),
     };
     ApiError::message(status, message)
@@ -57,29 +48,18 @@ pub async fn call(
     Path((id, function)): Path<(String, String)>,
     req: ApiRequest,
 ) -> Result<Response, ApiError> {
-    let d = device(&state, &id)?;
-    let name = find(d.functions.iter(), &function)
-        .ok_or_else(|| ApiError::message(StatusCode::NOT_FOUND, "Function not found"))?;
+    let calls = state.device_calls();
+    let d = calls
+        .find_device(Caller::Operator, &id)
+        .map_err(call_error)?;
+    let f = calls.function(d, &function).map_err(call_error)?;
     let arg = req.param("arg").unwrap_or_default();
-    let limit = shape(state.config().profile).argument_limit(d.platform_id);
-    if arg.len() > limit {
-        return Err(ApiError::bad_request(format!(
-            "Argument too long: {} characters, the device accepts at most {limit}",
-            arg.len()
-        )));
-    }
-    let timeout = device_faults(&state, &req, &d.id)
-        .await
-        .map_err(device_error)?;
-    let value = state
-        .devices()
-        .call_function(&d.id, &name, &arg, timeout)
-        .await
-        .map_err(device_error)?;
-    tracing::info!("console called {}({arg:?}) on {}: {value}", name, d.id);
+    let value = f.call(&arg, &req.note).await.map_err(call_error)?;
+    let (id, name) = (&f.device.id, &f.name);
+    tracing::info!("console called {name}({arg:?}) on {id}: {value}");
     Ok(json_response(
         StatusCode::OK,
-        &json!({"ok": true, "id": d.id, "function": name, "return_value": value}),
+        &json!({"ok": true, "id": id, "function": name, "return_value": value}),
     ))
 }
 
@@ -89,20 +69,20 @@ pub async fn variable(
     Path((id, variable)): Path<(String, String)>,
     req: ApiRequest,
 ) -> Result<Response, ApiError> {
-    let d = device(&state, &id)?;
-    let name = find(d.variables.keys(), &variable)
-        .ok_or_else(|| ApiError::message(StatusCode::NOT_FOUND, "Variable not found"))?;
-    let kind = d.variables.get(&name).map(|t| t.name());
-    let timeout = device_faults(&state, &req, &d.id)
-        .await
-        .map_err(device_error)?;
-    let value = state
-        .devices()
-        .get_variable(&d.id, &name, timeout)
-        .await
-        .map_err(device_error)?;
+    let calls = state.device_calls();
+    let d = calls
+        .find_device(Caller::Operator, &id)
+        .map_err(call_error)?;
+    let v = calls.variable(d, &variable).map_err(call_error)?;
+    let value = v.read(&req.note).await.map_err(call_error)?;
     Ok(json_response(
         StatusCode::OK,
-        &json!({"ok": true, "id": d.id, "name": name, "type": kind, "result": value.to_json()}),
+        &json!({
+            "ok": true,
+            "id": v.device.id,
+            "name": v.name,
+            "type": v.ty.name(),
+            "result": variable_json(&value),
+        }),
     ))
 }

@@ -39,7 +39,7 @@ async fn a_provisioned_device_comes_online_is_described_and_goes_offline() {
     let d = port.state.devices().get(&id.to_hex()).expect("registered");
     assert!(d.online);
     assert_eq!(d.functions, vec!["brew".to_string()]);
-    assert_eq!(d.variables.get("temp"), Some(&RegType::Int32));
+    assert_eq!(d.variables.get("temp"), Some(&RegType::Int));
     assert_eq!(d.last_ip_address.as_deref(), Some("127.0.0.1"));
     assert!(d.last_heard.is_some() && d.last_handshake_at.is_some());
 

@@ -77,8 +77,6 @@ pub trait Shape: Send + Sync {
     fn keepalive(&self) -> &'static [u8];
     /// `coreid` of an event published through the API.
     fn api_coreid(&self, publisher: &User) -> String;
-    /// The longest function argument a device of this platform accepts.
-    fn argument_limit(&self, platform_id: u16) -> usize;
 }
 
 /// `403 Permission Denied`, for unknown devices and devices of someone else.

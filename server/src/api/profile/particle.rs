@@ -9,7 +9,7 @@ use super::{
     common_error, expires_in, json_response, no_cache, opt_time, variables_json, Shape, Signup,
 };
 use crate::api::error::ApiError;
-use crate::devices::{DeviceError, DeviceInfo, VarValue};
+use crate::devices::{variable_json, DeviceError, DeviceInfo, VarValue};
 use crate::domain::grant::{GrantFeatures, GrantType};
 use crate::domain::token::TokenRecord;
 use crate::domain::users::User;
@@ -169,7 +169,7 @@ impl Shape for Particle {
     fn variable_result(&self, d: &DeviceInfo, name: &str, value: &VarValue) -> Value {
         json!({
             "name": name,
-            "result": value.to_json(),
+            "result": variable_json(value),
             "coreInfo": {
                 "name": d.name,
                 "deviceID": d.id,
@@ -212,14 +212,5 @@ impl Shape for Particle {
 
     fn api_coreid(&self, _publisher: &User) -> String {
         "api".to_string()
-    }
-
-    /// 63 on a Core (platform 0), 622 on later platforms.
-    fn argument_limit(&self, platform_id: u16) -> usize {
-        if platform_id == 0 {
-            63
-        } else {
-            622
-        }
     }
 }

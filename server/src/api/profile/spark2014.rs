@@ -9,7 +9,7 @@ use super::{
     common_error, expires_in, json_response, no_cache, opt_time, variables_json, Shape, Signup,
 };
 use crate::api::error::ApiError;
-use crate::devices::{DeviceError, DeviceInfo, VarValue};
+use crate::devices::{variable_json, DeviceError, DeviceInfo, VarValue};
 use crate::domain::grant::{GrantFeatures, GrantType};
 use crate::domain::token::TokenRecord;
 use crate::domain::users::User;
@@ -130,7 +130,7 @@ impl Shape for Spark2014 {
         json!({
             "cmd": "VarReturn",
             "name": name,
-            "result": value.to_json(),
+            "result": variable_json(value),
             "coreInfo": {
                 "last_app": "",
                 "last_heard": opt_time(d.last_heard),
@@ -174,10 +174,5 @@ impl Shape for Spark2014 {
     /// spark-server puts the publishing user's id in `coreid`.
     fn api_coreid(&self, publisher: &User) -> String {
         publisher.id.clone()
-    }
-
-    /// 63 characters: the Core's 64-byte buffer.
-    fn argument_limit(&self, _platform_id: u16) -> usize {
-        63
     }
 }

@@ -2,7 +2,7 @@
 //! connection. The lock guards only in-memory maps; requests to a device clone its channel
 //! under the lock and await the answer after releasing it.
 
-mod requests;
+mod commands;
 #[cfg(test)]
 mod tests;
 

@@ -5,20 +5,18 @@
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
-use spark_mock_protocol::messages::{
-    Description, Response, VarType as WireType, VarValue as WireValue,
-};
+use spark_mock_protocol::messages::{Description, Response, VarType, VarValue};
 use spark_mock_protocol::{Code, Token, TokenCounter};
 use tokio::sync::oneshot;
 
-use crate::devices::types::{DeviceError, VarType, VarValue};
+use crate::devices::types::DeviceError;
 
 /// Who is waiting for an answer, and how to read it.
 #[derive(Debug)]
 pub enum Reply {
     Function(oneshot::Sender<Result<i32, DeviceError>>),
     Variable {
-        ty: WireType,
+        ty: VarType,
         reply: oneshot::Sender<Result<VarValue, DeviceError>>,
     },
     Signal(oneshot::Sender<Result<(), DeviceError>>),
@@ -65,9 +63,7 @@ impl Reply {
             |e: spark_mock_protocol::messages::MessageError| DeviceError::Device(e.to_string());
         match self {
             Reply::Function(r) => drop(r.send(resp.function_return().map_err(bad))),
-            Reply::Variable { ty, reply } => {
-                drop(reply.send(resp.variable(ty).map(from_wire).map_err(bad)))
-            }
+            Reply::Variable { ty, reply } => drop(reply.send(resp.variable(ty).map_err(bad))),
             Reply::Signal(r) => drop(r.send(Ok(()))),
             Reply::Describe(r) => {
                 let parsed = resp.description();
@@ -79,36 +75,6 @@ impl Reply {
             }
         }
         None
-    }
-}
-
-/// The type a variable is read with; `None` for types no variable can have.
-pub fn wire_type(ty: VarType) -> Option<WireType> {
-    Some(match ty {
-        VarType::Bool => WireType::Bool,
-        VarType::Int32 => WireType::Int,
-        VarType::String => WireType::String,
-        VarType::Double => WireType::Double,
-        VarType::Null => return None,
-    })
-}
-
-/// The registry's name for a Describe type.
-pub fn registry_type(ty: WireType) -> VarType {
-    match ty {
-        WireType::Bool => VarType::Bool,
-        WireType::Int => VarType::Int32,
-        WireType::String => VarType::String,
-        WireType::Double => VarType::Double,
-    }
-}
-
-fn from_wire(v: WireValue) -> VarValue {
-    match v {
-        WireValue::Bool(b) => VarValue::Bool(b),
-        WireValue::Int(i) => VarValue::Int(i),
-        WireValue::Double(d) => VarValue::Double(d),
-        WireValue::String(s) => VarValue::String(String::from_utf8_lossy(&s).into_owned()),
     }
 }
 

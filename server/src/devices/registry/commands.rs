@@ -1,5 +1,6 @@
-//! Requests from the API to a connected device: clone its channel under the lock, send
-//! the command, and await the answer after releasing it, bounded by a timeout.
+//! The commands the registry sends a connected device (call, read, signal, describe,
+//! disconnect): clone its channel under the lock, send the command, and await the answer
+//! after releasing it, bounded by a timeout.
 
 use std::time::Duration;
 
