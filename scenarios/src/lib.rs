@@ -25,7 +25,9 @@
 //! - `steps` (private): `account` (signup, logins), `build` (Reset Token on the Build
 //!   pages), `api` (use-token steps, background requests), `subscribe`, `control` (policy,
 //!   clock, devices, restart) and `expect` (the checks; `expect::server` asks the server).
-//! - [`runner`]: runs a scenario and returns a [`Report`].
+//! - `world` (private): what a run holds (the server and its control, the devices, the
+//!   tokens seen, background requests) and how it starts and stops; the steps act on it.
+//! - [`runner`]: runs a scenario step by step through the world and returns a [`Report`].
 //! - [`transcript`]: the report, as numbered text with a timeline or as JSON.
 
 mod devices;
@@ -39,6 +41,7 @@ mod steps;
 mod target;
 mod tokens;
 pub mod transcript;
+mod world;
 
 pub use format::Scenario;
 pub use parse::{parse_file, parse_str};

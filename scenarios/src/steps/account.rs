@@ -4,9 +4,9 @@ use serde_json::Value;
 
 use super::{answer, who, Outcome};
 use crate::http::{encode, Call};
-use crate::runner::World;
 use crate::tokens::short;
 use crate::transcript::StepRecord;
+use crate::world::World;
 
 pub(super) async fn signup(
     w: &mut World<'_>,

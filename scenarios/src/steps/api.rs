@@ -7,11 +7,11 @@ use std::time::Duration;
 use serde_json::Value;
 use spark_mock_sim::SimEvent;
 
-use super::{answer, Background, Outcome};
+use super::{answer, Outcome};
 use crate::format::{Action, ApiStep};
 use crate::http::{encode, Call, Reply};
-use crate::runner::World;
 use crate::transcript::StepRecord;
+use crate::world::{Background, World};
 
 /// How long a background request may take to reach the device before the runner moves on.
 const REACH_PATIENCE: Duration = Duration::from_secs(10);

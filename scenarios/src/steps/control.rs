@@ -7,8 +7,8 @@ use serde_json::{json, Value};
 use super::{duration, Outcome};
 use crate::devices::entry;
 use crate::format::{Action, OfflineFault};
-use crate::runner::World;
 use crate::transcript::StepRecord;
+use crate::world::World;
 
 pub(super) async fn run(
     w: &mut World<'_>,

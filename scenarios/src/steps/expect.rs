@@ -6,9 +6,9 @@ use serde_json::Value;
 use super::Outcome;
 use crate::format::{Step, TokenChange, TokenRef};
 use crate::http::short;
-use crate::runner::World;
 use crate::tokens::Snapshot;
 use crate::transcript::{Check, StepRecord};
+use crate::world::World;
 
 mod server;
 

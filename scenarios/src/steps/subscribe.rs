@@ -8,8 +8,8 @@ use super::api::{device_id, prepare, used};
 use super::{answer, Outcome};
 use crate::format::{Action, Step, Stream};
 use crate::http::{Call, Reply};
-use crate::runner::World;
 use crate::transcript::StepRecord;
+use crate::world::World;
 
 /// Opens the stream, publishes when asked, and waits for the first event.
 pub(super) async fn subscribe(
