@@ -8,8 +8,9 @@
 //! - [`format`](mod@format): the typed scenario: users, actors, devices (sim-device entries), steps and
 //!   their expectations.
 //! - `raw` (private): the file as serde sees it, values spanned so errors name the line.
-//! - [`parse`]: TOML text to a [`Scenario`]; `parse::step` (the step kinds and the fields
-//!   each takes), `parse::step::builder` (references: actors, users, devices, tokens) and
+//! - [`parse`]: TOML text to a [`Scenario`]; `parse::cast` (users, actors, devices),
+//!   `parse::step` (the step kinds and the fields each takes), `parse::step::action` (each
+//!   kind's action), `parse::step::builder` (references: actors, users, devices, tokens) and
 //!   `parse::step::expect`. Unknown steps, missing fields, wrong types and bad references
 //!   become [`ScenarioError`]s with the file and the line; nothing panics.
 //! - `http` (private): the runner's only way to reach a server: reqwest, one request per API
