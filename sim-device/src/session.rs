@@ -1,7 +1,7 @@
 //! One TCP connection: connect, handshake, Hello, then a single loop that
 //! reads the server's messages and wakes for timers (keepalive ping, ping
 //! timeout, publishes, delayed answers, drop / offline). What the device
-//! sends on its own is in `conn`, its answers to the server in `requests`.
+//! sends on its own is in `conn`, its answers to the server in `answers`.
 
 use std::time::Duration;
 
