@@ -3,8 +3,9 @@
 //! [`FrameDecoder`] is incremental (bytes in, frames out) so a reader can be
 //! fed whatever a socket read returns, including split headers.
 
-use crate::session::BLOCK_LEN;
-
+/// AES block size: a frame's ciphertext is always whole blocks of it. The session seals
+/// into frames, so it takes this from here (the dependency runs session → frame only).
+pub const BLOCK_LEN: usize = 16;
 /// Size of the length prefix.
 pub const LEN_PREFIX: usize = 2;
 /// The Core's receive buffer; a longer frame makes a Core drop the link.

@@ -15,9 +15,11 @@
 //! - [`device_id`]: the 12-byte id and its 24-hex form.
 //! - [`session`]: AES-128-CBC with PKCS#7 and the per-direction IV rule
 //!   (next IV = first 16 bytes of the previous ciphertext); [`Session`]
-//!   splits into a [`session::Sealer`] and an [`session::Opener`].
-//! - [`frame`]: the 2-byte length prefix and an incremental decoder that
-//!   rejects zero, non-block-multiple and oversize lengths.
+//!   splits into a [`session::Sealer`] (which seals into frames) and an
+//!   [`session::Opener`].
+//! - [`frame`]: the 2-byte length prefix, the AES block size every frame's
+//!   ciphertext is made of, and an incremental decoder that rejects zero,
+//!   non-block-multiple and oversize lengths. It depends on nothing above.
 //! - [`coap`]: CoAP encode/decode (extended option lengths, tokens, ids).
 //! - [`messages`]: the typed catalogue (Hello, Describe, functions,
 //!   variables, events, subscriptions, ping, time, signal, key change, OTA)

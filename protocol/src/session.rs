@@ -8,14 +8,12 @@
 use aes::cipher::{block_padding::Pkcs7, BlockDecryptMut, BlockEncryptMut, KeyIvInit};
 
 use crate::counters::{MessageIdCounter, TokenCounter};
-use crate::frame::encode_frame;
+use crate::frame::{encode_frame, BLOCK_LEN};
 use crate::messages::{Origin, Packet};
 
 type Enc = cbc::Encryptor<aes::Aes128>;
 type Dec = cbc::Decryptor<aes::Aes128>;
 
-/// AES block size, and the granularity of every ciphertext.
-pub const BLOCK_LEN: usize = 16;
 /// Length of the handshake credentials: key (16) ‖ IV (16) ‖ salt (8).
 pub const CREDENTIALS_LEN: usize = 40;
 

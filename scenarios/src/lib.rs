@@ -8,8 +8,9 @@
 //! - [`format`](mod@format): the typed scenario: users, actors, devices (sim-device entries), steps and
 //!   their expectations.
 //! - `raw` (private): the file as serde sees it, values spanned so errors name the line.
-//! - [`parse`]: TOML text to a [`Scenario`]; `parse::step` (the step kinds and the fields
-//!   each takes), `parse::step::builder` (references: actors, users, devices, tokens) and
+//! - [`parse`]: TOML text to a [`Scenario`]; `parse::cast` (users, actors, devices),
+//!   `parse::step` (the step kinds and the fields each takes), `parse::step::action` (each
+//!   kind's action), `parse::step::builder` (references: actors, users, devices, tokens) and
 //!   `parse::step::expect`. Unknown steps, missing fields, wrong types and bad references
 //!   become [`ScenarioError`]s with the file and the line; nothing panics.
 //! - `http` (private): the runner's only way to reach a server: reqwest, one request per API
@@ -25,7 +26,9 @@
 //! - `steps` (private): `account` (signup, logins), `build` (Reset Token on the Build
 //!   pages), `api` (use-token steps, background requests), `subscribe`, `control` (policy,
 //!   clock, devices, restart) and `expect` (the checks; `expect::server` asks the server).
-//! - [`runner`]: runs a scenario and returns a [`Report`].
+//! - `world` (private): what a run holds (the server and its control, the devices, the
+//!   tokens seen, background requests) and how it starts and stops; the steps act on it.
+//! - [`runner`]: runs a scenario step by step through the world and returns a [`Report`].
 //! - [`transcript`]: the report, as numbered text with a timeline or as JSON.
 
 mod devices;
@@ -39,6 +42,7 @@ mod steps;
 mod target;
 mod tokens;
 pub mod transcript;
+mod world;
 
 pub use format::Scenario;
 pub use parse::{parse_file, parse_str};

@@ -2,6 +2,7 @@
 //! syntax, an unknown key, a wrong type (toml's spans), an unknown step, a missing field or a
 //! reference to an undeclared actor, user, device or token (the raw values' spans).
 
+mod cast;
 mod step;
 
 use std::ops::Range;
@@ -9,11 +10,11 @@ use std::path::Path;
 use std::time::Duration;
 
 use spark_mock_server::{PolicyKind, Profile};
-use spark_mock_sim::FleetConfig;
 
-use crate::format::{Actor, Device, Scenario, User};
-use crate::raw::{RawActor, RawFile, RawUser, S};
+use crate::format::Scenario;
+use crate::raw::{RawFile, S};
 use crate::ScenarioError;
+use cast::{add_actors, add_devices, user};
 
 /// Reads and parses a scenario file; relative sim-device key paths resolve against its
 /// directory.
@@ -100,6 +101,23 @@ pub(crate) fn need<'v, T>(
 }
 
 fn convert(ctx: &Ctx, raw: RawFile, base_dir: &Path) -> Result<Scenario, ScenarioError> {
+    let mut sc = settings(ctx, &raw)?;
+    add_actors(ctx, &mut sc, &raw.actor)?;
+    add_devices(ctx, &mut sc, &raw.device, base_dir)?;
+    if step::wants_build_actor(&raw.step) && sc.actor(step::BUILD_ACTOR).is_none() {
+        let build = step::build_actor(&sc);
+        sc.actors.push(build);
+    }
+    let mut labels = step::Labels::default();
+    for s in &raw.step {
+        let parsed = step::convert(ctx, &sc, &mut labels, s)?;
+        sc.steps.push(parsed);
+    }
+    Ok(sc)
+}
+
+/// The file's top-level keys and its users: a scenario with no actors, devices or steps yet.
+fn settings(ctx: &Ctx, raw: &RawFile) -> Result<Scenario, ScenarioError> {
     let top = 0..0;
     let name = need(ctx, &raw.name, &top, "the scenario", "name")?.clone();
     let profile = match &raw.profile {
@@ -116,13 +134,7 @@ fn convert(ctx: &Ctx, raw: RawFile, base_dir: &Path) -> Result<Scenario, Scenari
             .map_err(|e| ctx.err(&p.span(), e))?,
         None => profile.default_policy(),
     };
-    let device_timeout = match &raw.device_timeout_s {
-        Some(t) if !(0.01..=3600.0).contains(t.get_ref()) => {
-            return Err(ctx.err(&t.span(), "device_timeout_s must be between 0.01 and 3600"))
-        }
-        Some(t) => Duration::from_secs_f64(*t.get_ref()),
-        None => Duration::from_secs(10),
-    };
+    let device_timeout = device_timeout(ctx, raw)?;
     let build_client = raw
         .build_client
         .as_ref()
@@ -132,7 +144,7 @@ fn convert(ctx: &Ctx, raw: RawFile, base_dir: &Path) -> Result<Scenario, Scenari
         .iter()
         .map(|u| user(ctx, u))
         .collect::<Result<Vec<_>, _>>()?;
-    let mut sc = Scenario {
+    Ok(Scenario {
         file: ctx.file.to_string(),
         name,
         description: raw
@@ -148,133 +160,16 @@ fn convert(ctx: &Ctx, raw: RawFile, base_dir: &Path) -> Result<Scenario, Scenari
         actors: Vec::new(),
         devices: Vec::new(),
         steps: Vec::new(),
-    };
-    for a in &raw.actor {
-        let actor = actor(ctx, &sc, a)?;
-        if sc.actor(&actor.name).is_some() {
-            return Err(ctx.err(
-                &a.span(),
-                format!("actor \"{}\" is declared twice", actor.name),
-            ));
-        }
-        sc.actors.push(actor);
-    }
-    for d in &raw.device {
-        for device in devices(ctx, &sc, d, base_dir)? {
-            if sc.device(&device.name).is_some() {
-                return Err(ctx.err(
-                    &d.span(),
-                    format!("device \"{}\" is declared twice", device.name),
-                ));
-            }
-            sc.devices.push(device);
-        }
-    }
-    if step::wants_build_actor(&raw.step) && sc.actor(step::BUILD_ACTOR).is_none() {
-        let build = step::build_actor(&sc);
-        sc.actors.push(build);
-    }
-    let mut labels = step::Labels::default();
-    for s in &raw.step {
-        let parsed = step::convert(ctx, &sc, &mut labels, s)?;
-        sc.steps.push(parsed);
-    }
-    Ok(sc)
-}
-
-fn user(ctx: &Ctx, u: &S<RawUser>) -> Result<User, ScenarioError> {
-    let span = u.span();
-    let r = u.get_ref();
-    Ok(User {
-        email: need(ctx, &r.email, &span, "[[user]]", "email")?.clone(),
-        password: need(ctx, &r.password, &span, "[[user]]", "password")?.clone(),
-        first_name: r.first_name.as_ref().map(|f| f.get_ref().clone()),
-        mfa_otp: r.mfa_otp.as_ref().map(|f| f.get_ref().clone()),
     })
 }
 
-/// The user a reference names, checked against `[[user]]`.
-pub(crate) fn known_user(ctx: &Ctx, sc: &Scenario, u: &S<String>) -> Result<String, ScenarioError> {
-    match sc.user(u.get_ref()) {
-        Some(user) => Ok(user.email.clone()),
-        None => Err(ctx.err(
-            &u.span(),
-            format!(
-                "unknown user \"{}\" (declare it in a [[user]] table)",
-                u.get_ref()
-            ),
-        )),
-    }
-}
-
-fn actor(ctx: &Ctx, sc: &Scenario, a: &S<RawActor>) -> Result<Actor, ScenarioError> {
-    let span = a.span();
-    let r = a.get_ref();
-    let name = need(ctx, &r.name, &span, "[[actor]]", "name")?.clone();
-    let client = need(ctx, &r.client, &span, "[[actor]]", "client")?.clone();
-    let user = r
-        .user
-        .as_ref()
-        .map(|u| known_user(ctx, sc, u))
-        .transpose()?;
-    Ok(Actor {
-        secret: r
-            .secret
-            .as_ref()
-            .map_or_else(|| client.clone(), |s| s.get_ref().clone()),
-        user_agent: r
-            .user_agent
-            .as_ref()
-            .map_or_else(|| format!("{client}/1.0"), |s| s.get_ref().clone()),
-        name,
-        client,
-        user,
-    })
-}
-
-/// One sim-device `[[device]]` entry (maybe `count` devices), parsed by sim-device itself;
-/// its errors point at the entry's line.
-fn devices(
-    ctx: &Ctx,
-    sc: &Scenario,
-    entry: &S<toml::Value>,
-    base_dir: &Path,
-) -> Result<Vec<Device>, ScenarioError> {
-    let span = entry.span();
-    let Some(table) = entry.get_ref().as_table() else {
-        return Err(ctx.err(&span, "wrong type for `device`: expected a table"));
-    };
-    if let Some(owner) = table.get("owner").and_then(|o| o.as_str()) {
-        if sc.user(owner).is_none() {
-            return Err(ctx.err(&span, format!("device owner \"{owner}\" is not a [[user]]")));
+/// `device_timeout_s`: 0.01 to 3600 seconds, 10 when not given.
+fn device_timeout(ctx: &Ctx, raw: &RawFile) -> Result<Duration, ScenarioError> {
+    match &raw.device_timeout_s {
+        Some(t) if !(0.01..=3600.0).contains(t.get_ref()) => {
+            Err(ctx.err(&t.span(), "device_timeout_s must be between 0.01 and 3600"))
         }
+        Some(t) => Ok(Duration::from_secs_f64(*t.get_ref())),
+        None => Ok(Duration::from_secs(10)),
     }
-    let mut doc = toml::Table::new();
-    if let Some(first) = sc.users.first() {
-        let mut fleet = toml::Table::new();
-        fleet.insert("owner".into(), toml::Value::String(first.email.clone()));
-        doc.insert("fleet".into(), toml::Value::Table(fleet));
-    }
-    doc.insert(
-        "device".into(),
-        toml::Value::Array(vec![entry.get_ref().clone()]),
-    );
-    let text = toml::to_string(&doc).map_err(|e| ctx.err(&span, e.to_string()))?;
-    let fleet = FleetConfig::parse(&text, ctx.file, base_dir).map_err(|e| {
-        let message = match &e {
-            spark_mock_sim::ConfigError::Syntax { message, .. }
-            | spark_mock_sim::ConfigError::Invalid { message, .. } => message.clone(),
-            other => other.to_string(),
-        };
-        ctx.err(&span, format!("device: {message}"))
-    })?;
-    Ok(fleet
-        .devices
-        .into_iter()
-        .map(|spec| Device {
-            name: spec.name.clone().unwrap_or_else(|| spec.id.to_hex()),
-            id: spec.id.to_hex(),
-            spec,
-        })
-        .collect())
 }

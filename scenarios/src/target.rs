@@ -4,9 +4,8 @@
 
 use serde_json::Value;
 
-use crate::format::Action;
+use crate::format::{Action, Scenario, User};
 use crate::http::{Call, Http};
-use crate::runner::World;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) enum Control {
@@ -67,71 +66,85 @@ pub(crate) async fn detect(http: &Http) -> Control {
 
 /// Against a target: say what it is, set the policy when it is a spark-mock, and sign the
 /// users up (the runner's own server has them from its seed).
-pub(crate) async fn prepare(w: &World<'_>, setup: &mut Vec<String>) {
-    match &w.control {
+pub(crate) async fn prepare(
+    sc: &Scenario,
+    http: &Http,
+    control: &Control,
+    setup: &mut Vec<String>,
+) {
+    match control {
         Control::None(why) => setup.push(format!(
             "target {}: {why}; steps that need control are skipped",
-            w.http.base()
+            http.base()
         )),
-        _ => {
-            let profile = w
-                .http
-                .admin_json("/__mock/state")
-                .await
-                .ok()
-                .and_then(|s| s.get("profile")?.as_str().map(str::to_string))
-                .unwrap_or_else(|| "?".into());
-            setup.push(format!(
-                "target {}: a spark-mock (profile {profile})",
-                w.http.base()
-            ));
-            if profile != w.sc.profile.to_string() {
-                setup.push(format!(
-                    "the scenario was written for profile {}: answers may differ",
-                    w.sc.profile
-                ));
-            }
-            let body = serde_json::json!({"policy": w.sc.policy.to_string()});
-            match w.http.admin("PUT", "/__mock/policy", Some(body)).await {
-                Ok(r) if r.status == 200 => setup.push(format!(
-                    "token policy set to {} through PUT /__mock/policy",
-                    w.sc.policy
-                )),
-                Ok(r) => setup.push(format!("PUT /__mock/policy answered {}", r.status)),
-                Err(e) => setup.push(format!("PUT /__mock/policy failed: {e}")),
-            }
-        }
+        _ => steer(sc, http, setup).await,
     }
-    for u in &w.sc.users {
-        let mut call = Call::new("POST", "/v1/users");
-        call.form = vec![
-            ("username".into(), u.email.clone()),
-            ("password".into(), u.password.clone()),
-        ];
-        let said = match w.http.send(&call).await {
-            Ok(r) => format!(
-                "{} {}",
-                r.status,
-                r.error_summary().unwrap_or_else(|| "ok".into())
-            ),
+    for u in &sc.users {
+        sign_up(http, control, u, setup).await;
+    }
+}
+
+/// A target spark-mock: its profile (a warning when the scenario expects another) and the
+/// scenario's token policy.
+async fn steer(sc: &Scenario, http: &Http, setup: &mut Vec<String>) {
+    let profile = http
+        .admin_json("/__mock/state")
+        .await
+        .ok()
+        .and_then(|s| s.get("profile")?.as_str().map(str::to_string))
+        .unwrap_or_else(|| "?".into());
+    setup.push(format!(
+        "target {}: a spark-mock (profile {profile})",
+        http.base()
+    ));
+    if profile != sc.profile.to_string() {
+        setup.push(format!(
+            "the scenario was written for profile {}: answers may differ",
+            sc.profile
+        ));
+    }
+    let body = serde_json::json!({"policy": sc.policy.to_string()});
+    match http.admin("PUT", "/__mock/policy", Some(body)).await {
+        Ok(r) if r.status == 200 => setup.push(format!(
+            "token policy set to {} through PUT /__mock/policy",
+            sc.policy
+        )),
+        Ok(r) => setup.push(format!("PUT /__mock/policy answered {}", r.status)),
+        Err(e) => setup.push(format!("PUT /__mock/policy failed: {e}")),
+    }
+}
+
+/// Signs one user up through the API, and turns on its multi-factor login when it has one.
+async fn sign_up(http: &Http, control: &Control, u: &User, setup: &mut Vec<String>) {
+    let mut call = Call::new("POST", "/v1/users");
+    call.form = vec![
+        ("username".into(), u.email.clone()),
+        ("password".into(), u.password.clone()),
+    ];
+    let said = match http.send(&call).await {
+        Ok(r) => format!(
+            "{} {}",
+            r.status,
+            r.error_summary().unwrap_or_else(|| "ok".into())
+        ),
+        Err(e) => format!("failed: {e}"),
+    };
+    setup.push(format!("signed up {} → {said}", u.email));
+    let Some(otp) = &u.mfa_otp else {
+        return;
+    };
+    let path = format!("/__mock/users/{}/mfa", u.email);
+    let said = if control.admin() {
+        let body = serde_json::json!({ "otp": otp });
+        match http.admin("PUT", &path, Some(body)).await {
+            Ok(r) => r.status.to_string(),
             Err(e) => format!("failed: {e}"),
-        };
-        setup.push(format!("signed up {} → {said}", u.email));
-        if let Some(otp) = &u.mfa_otp {
-            let path = format!("/__mock/users/{}/mfa", u.email);
-            let said = if w.control.admin() {
-                let body = serde_json::json!({ "otp": otp });
-                match w.http.admin("PUT", &path, Some(body)).await {
-                    Ok(r) => r.status.to_string(),
-                    Err(e) => format!("failed: {e}"),
-                }
-            } else {
-                "skipped: needs control over the server through /__mock".into()
-            };
-            setup.push(format!(
-                "multi-factor login for {} (PUT {path}) → {said}",
-                u.email
-            ));
         }
-    }
+    } else {
+        "skipped: needs control over the server through /__mock".into()
+    };
+    setup.push(format!(
+        "multi-factor login for {} (PUT {path}) → {said}",
+        u.email
+    ));
 }

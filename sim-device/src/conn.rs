@@ -10,7 +10,7 @@ use std::time::Duration;
 use spark_mock_protocol::coap::Code;
 use spark_mock_protocol::io::{FrameWriter, IoError};
 use spark_mock_protocol::messages::{hello_flags, Event, Hello, Subscribe};
-use spark_mock_protocol::{Message, MessageIdCounter, Packet, Token, TokenCounter};
+use spark_mock_protocol::{Message, MessageIdCounter, Packet, SessionKeys, Token, TokenCounter};
 use tokio::net::tcp::OwnedWriteHalf;
 use tokio::time::Instant;
 
@@ -46,7 +46,38 @@ pub(crate) struct Conn<'c, 'a> {
     pub ota_bytes: usize,
 }
 
-impl Conn<'_, '_> {
+impl<'c, 'a> Conn<'c, 'a> {
+    /// A session just past the handshake at `now`: counters seeded from its salt, the
+    /// first keepalive and publishes counted from `now`.
+    pub(crate) fn new(
+        ctx: &'c Ctx<'a>,
+        model: &'c mut Model,
+        writer: FrameWriter<OwnedWriteHalf>,
+        keys: &SessionKeys,
+        now: Instant,
+    ) -> Self {
+        Conn {
+            ctx,
+            model,
+            writer,
+            // Device OS reads the salt little-endian; the Core big-endian.
+            ids: if ctx.spec.mode == Mode::Photon {
+                MessageIdCounter::from_salt_le(&keys.salt)
+            } else {
+                keys.device_message_ids()
+            },
+            tokens: keys.device_tokens(),
+            last_rx: now,
+            ping_deadline: None,
+            publish_due: (ctx.spec.defs.publishes.iter())
+                .map(|p| now + p.interval)
+                .collect(),
+            pending: Vec::new(),
+            time_token: None,
+            ota_bytes: 0,
+        }
+    }
+
     /// Writes an originated message with the next message id.
     pub(crate) async fn originate(
         &mut self,

@@ -20,14 +20,15 @@
 //!   `/__mock/devices`).
 //! - [`device`]: one device's task: key, provisioning, the reconnect loop
 //!   with backoff and offline periods; [`ConnectOptions`].
-//! - `session`, `conn` and `requests` (private): one TCP connection:
+//! - `session`, `conn` and `answers` (private): one TCP connection:
 //!   handshake and the read/timer loop; Hello, keepalive pings, publishes,
-//!   subscriptions and delayed replies; the answer to each server request.
+//!   subscriptions and delayed replies; the answer to each server message.
 //!   `backoff`: reconnect delays with seeded jitter.
 //! - [`handle`]: [`DeviceHandle`], [`DeviceStatus`] and [`SimEvent`], what a
 //!   test or the CLI observes.
 //! - [`fleet`]: many devices at once, with bounded handshakes and progress.
 
+mod answers;
 mod backoff;
 pub mod builder;
 pub mod config;
@@ -38,7 +39,6 @@ pub mod handle;
 pub mod keys;
 pub mod model;
 pub mod provision;
-mod requests;
 pub mod rng;
 mod session;
 pub mod spec;

@@ -9,6 +9,7 @@ use spark_mock_server::seed::{Seed, SeedToken, SeedUser};
 use spark_mock_server::{AppState, Config, Profile};
 use spark_mock_sim::{ConnectOptions, DeviceHandle, DeviceKey, KeySource, SimDevice};
 use tokio::net::TcpListener;
+use tokio::sync::oneshot;
 
 pub const USER: &str = "bench@spark-mock.local";
 /// A seeded token so the load needs no login.
@@ -18,7 +19,7 @@ pub struct Cloud {
     pub base: String,
     pub state: AppState,
     pub devices: Vec<DeviceHandle>,
-    _stop: tokio::sync::oneshot::Sender<()>,
+    _stop: oneshot::Sender<()>,
 }
 
 /// Starts a particle-profile cloud with `n` connected cores `bench0…`, each with a function
@@ -37,7 +38,21 @@ pub async fn start(n: usize) -> anyhow::Result<Cloud> {
         device_timeout: Duration::from_secs(10),
         ..Config::for_profile(Profile::Particle)
     };
-    let seed = Seed {
+    let state = AppState::with_seed(config, &seed())?;
+    let (base, stop) = serve(&state).await?;
+    let devices = connect_cores(&state, n, device_key).await?;
+    wait_described(&state, n).await;
+    Ok(Cloud {
+        base,
+        state,
+        devices,
+        _stop: stop,
+    })
+}
+
+/// The bench user with its seeded, never-expiring token.
+fn seed() -> Seed {
+    Seed {
         users: vec![SeedUser {
             username: USER.into(),
             password: "bench".into(),
@@ -51,13 +66,17 @@ pub async fn start(n: usize) -> anyhow::Result<Cloud> {
             ..SeedUser::default()
         }],
         ..Seed::default()
-    };
-    let state = AppState::with_seed(config, &seed)?;
+    }
+}
+
+/// Serves the API and the device port on loopback port 0 until the sender is dropped;
+/// returns the API's base URL.
+async fn serve(state: &AppState) -> anyhow::Result<(String, oneshot::Sender<()>)> {
     let http = TcpListener::bind("127.0.0.1:0").await?;
     let dev = TcpListener::bind("127.0.0.1:0").await?;
     let base = format!("http://{}", http.local_addr()?);
     state.set_device_addr(Some(dev.local_addr()?));
-    let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+    let (tx, rx) = oneshot::channel::<()>();
     tokio::spawn(spark_mock_server::run_with_devices(
         http,
         Some(dev),
@@ -66,6 +85,16 @@ pub async fn start(n: usize) -> anyhow::Result<Cloud> {
             let _ = rx.await;
         },
     ));
+    Ok((base, tx))
+}
+
+/// Provisions `n` cores owned by the bench user (one shared key) and waits until each is
+/// online.
+async fn connect_cores(
+    state: &AppState,
+    n: usize,
+    device_key: Arc<DeviceKey>,
+) -> anyhow::Result<Vec<DeviceHandle>> {
     let server_pub = state.server_key().await?.public_key().clone();
     let addr = state.device_addr().context("device port")?;
     let pem = device_key.public_pem()?;
@@ -90,7 +119,12 @@ pub async fn start(n: usize) -> anyhow::Result<Cloud> {
     for d in &devices {
         tokio::time::timeout(Duration::from_secs(60), d.wait_online()).await??;
     }
-    // Wait until the cloud has every Describe.
+    Ok(devices)
+}
+
+/// Waits (up to about 10 s) until the cloud has every core's Describe, so the first
+/// call does not wait for it.
+async fn wait_described(state: &AppState, n: usize) {
     for _ in 0..1000 {
         let ready = state
             .devices()
@@ -103,12 +137,6 @@ pub async fn start(n: usize) -> anyhow::Result<Cloud> {
         }
         tokio::time::sleep(Duration::from_millis(10)).await;
     }
-    Ok(Cloud {
-        base,
-        state,
-        devices,
-        _stop: tx,
-    })
 }
 
 /// An HTTP client for load: keep-alive connections, no proxy.

@@ -80,6 +80,12 @@ impl Message {
                 payload: c.payload.clone(),
             }));
         }
+        Self::request(c, from)
+    }
+
+    /// A request, by method and first Uri-Path segment; the rest of the path names the
+    /// function, variable or event.
+    fn request(c: &CoapMessage, from: Origin) -> Result<Self, MessageError> {
         let segs: Vec<&[u8]> = c.uri_path().collect();
         let (first, rest) = segs
             .split_first()
@@ -130,29 +136,33 @@ impl Message {
                 params: UpdateParams::decode(&c.payload),
             }),
             (Code::PUT, b"u") => Message::UpdateDone,
-            (Code::POST, b"c") => {
-                let mut qs = c.uri_query();
-                let crc = qs.next().ok_or(MessageError::Missing("chunk CRC"))?;
-                let crc = u32::from_be_bytes(
-                    crc.try_into()
-                        .map_err(|_| MessageError::BadOption("chunk CRC"))?,
-                );
-                let index = match qs.next() {
-                    None => None,
-                    Some(v) => Some(
-                        crate::coap::decode_uint(v)
-                            .and_then(|i| u16::try_from(i).ok())
-                            .ok_or(MessageError::BadOption("chunk index"))?,
-                    ),
-                };
-                Message::Chunk(Chunk {
-                    crc,
-                    index,
-                    data: c.payload.clone(),
-                })
-            }
+            (Code::POST, b"c") => Message::Chunk(chunk(c)?),
             (Code::GET, b"c") => Message::ChunkMissed(ChunkMissed::decode(&c.payload)?),
             _ => Message::Unknown(c.clone()),
         })
     }
+}
+
+/// CON POST `c` ?crc (?index): a firmware chunk, its CRC-32 four raw bytes and its index
+/// (fast OTA only) a CoAP uint that must fit 16 bits.
+fn chunk(c: &CoapMessage) -> Result<Chunk, MessageError> {
+    let mut qs = c.uri_query();
+    let crc = qs.next().ok_or(MessageError::Missing("chunk CRC"))?;
+    let crc = u32::from_be_bytes(
+        crc.try_into()
+            .map_err(|_| MessageError::BadOption("chunk CRC"))?,
+    );
+    let index = match qs.next() {
+        None => None,
+        Some(v) => Some(
+            crate::coap::decode_uint(v)
+                .and_then(|i| u16::try_from(i).ok())
+                .ok_or(MessageError::BadOption("chunk index"))?,
+        ),
+    };
+    Ok(Chunk {
+        crc,
+        index,
+        data: c.payload.clone(),
+    })
 }

@@ -1,15 +1,16 @@
 //! One `[[step]]` table to a [`Step`]: its kind, the fields that kind takes (required and
-//! optional: any other is an error), references checked, and its `expect`.
+//! optional: any other is an error), its action (`action`, one function per kind),
+//! references checked (`builder`), and its `expect` (`expect`).
 
 use std::collections::BTreeSet;
+use std::ops::Range;
 
-use spark_mock_server::PolicyKind;
-
-use super::{known_user, Ctx};
-use crate::format::{Action, Actor, OfflineFault, Scenario, Step};
+use super::Ctx;
+use crate::format::{Action, Actor, Scenario, Step};
 use crate::raw::{RawStep, S};
 use crate::ScenarioError;
 
+mod action;
 mod builder;
 mod expect;
 
@@ -78,11 +79,37 @@ pub(crate) fn convert(
 ) -> Result<Step, ScenarioError> {
     let span = s.span();
     let r = s.get_ref();
+    let kind = kind(ctx, r, &span)?;
+    let what = format!("step \"{kind}\"");
+    let b = Builder {
+        ctx,
+        span: span.clone(),
+        r,
+        what: &what,
+    };
+    let action = action::convert(&b, sc, labels, kind)?;
+    let expect = match &r.expect {
+        Some(e) => expect::convert(ctx, sc, &labels.tokens, &action, r, e, &span)?,
+        None => Default::default(),
+    };
+    if matches!(action, Action::Check) && expect.is_empty() {
+        return Err(ctx.err(&span, "step \"check\": missing field `expect`"));
+    }
+    Ok(Step {
+        line: ctx.line(&span),
+        note: r.note.as_ref().map(|n| n.get_ref().trim().to_string()),
+        action,
+        expect,
+    })
+}
+
+/// The step's kind (`do`), once its fields are the ones that kind requires and takes.
+fn kind(ctx: &Ctx, r: &RawStep, span: &Range<usize>) -> Result<&'static str, ScenarioError> {
     let Some(action) = &r.action else {
-        return Err(ctx.err(&span, "step: missing field `do` (which step this is)"));
+        return Err(ctx.err(span, "step: missing field `do` (which step this is)"));
     };
     let kind = action.get_ref().as_str();
-    let Some((_, required, optional)) = KINDS.iter().find(|(k, ..)| *k == kind) else {
+    let Some((kind, required, optional)) = KINDS.iter().find(|(k, ..)| *k == kind) else {
         let all: Vec<&str> = KINDS.iter().map(|(k, ..)| *k).collect();
         return Err(ctx.err(
             &action.span(),
@@ -100,174 +127,10 @@ pub(crate) fn convert(
     }
     for field in *required {
         if !present.iter().any(|(f, _)| f == field) {
-            return Err(ctx.err(&span, format!("step \"{kind}\": missing field `{field}`")));
+            return Err(ctx.err(span, format!("step \"{kind}\": missing field `{field}`")));
         }
     }
-    let what = format!("step \"{kind}\"");
-    let b = Builder {
-        ctx,
-        span: span.clone(),
-        r,
-        what: &what,
-    };
-    let action = match kind {
-        "signup" => Action::Signup { user: b.user(sc)? },
-        "login" | "build-login" => {
-            let build = kind == "build-login";
-            let actor = match &r.actor {
-                Some(a) => b.actor(sc, a)?,
-                None => b.actor(sc, &S::new(span.clone(), BUILD_ACTOR.to_string()))?,
-            };
-            let user = match &r.user {
-                Some(u) => known_user(ctx, sc, u)?,
-                None => b.default_user(sc, &actor)?,
-            };
-            let save_as = b.save_as(labels)?;
-            if build {
-                Action::BuildLogin {
-                    actor: actor.name,
-                    user,
-                    save_as,
-                }
-            } else {
-                Action::Login {
-                    actor: actor.name,
-                    user,
-                    save_as,
-                    otp: r.otp.as_ref().map(|o| o.get_ref().clone()),
-                }
-            }
-        }
-        "reset-token" => Action::ResetToken {
-            user: b.user(sc)?,
-            actor: r
-                .actor
-                .as_ref()
-                .map(|a| b.actor(sc, a).map(|a| a.name))
-                .transpose()?,
-            save_as: b.save_as(labels)?,
-        },
-        "enable-mfa" => Action::EnableMfa {
-            user: b.user(sc)?,
-            otp: b.text(&r.otp),
-            invalidate_tokens: r.invalidate_tokens.as_ref().is_some_and(|i| *i.get_ref()),
-        },
-        "disable-mfa" => Action::DisableMfa { user: b.user(sc)? },
-        "call" => Action::Call {
-            api: b.api(sc, labels)?,
-            device: b.device(sc)?,
-            function: b.text(&r.function),
-            arg: r
-                .arg
-                .as_ref()
-                .map(|a| a.get_ref().clone())
-                .unwrap_or_default(),
-        },
-        "get" => Action::Get {
-            api: b.api(sc, labels)?,
-            device: b.device(sc)?,
-            variable: b.text(&r.variable),
-        },
-        "list" => Action::List {
-            api: b.api(sc, labels)?,
-        },
-        "publish" => Action::Publish {
-            api: b.api(sc, labels)?,
-            event: b.text(&r.event),
-            data: r
-                .data
-                .as_ref()
-                .map(|d| d.get_ref().clone())
-                .unwrap_or_default(),
-            private: r.private.as_ref().is_some_and(|p| *p.get_ref()),
-        },
-        "subscribe" => b.subscribe(sc, labels)?,
-        "use-token" => Action::Request {
-            api: b.api(sc, labels)?,
-            method: b.text(&r.method).to_ascii_uppercase(),
-            path: b.text(&r.path),
-            form: r
-                .form
-                .clone()
-                .map(|f| f.into_iter().collect())
-                .unwrap_or_default(),
-        },
-        "await" => {
-            let label = r.label.as_ref().expect("required");
-            if !labels.background.contains(label.get_ref()) {
-                return Err(ctx.err(
-                    &label.span(),
-                    format!(
-                        "no earlier step runs in the background as \"{}\"",
-                        label.get_ref()
-                    ),
-                ));
-            }
-            Action::Await {
-                label: label.get_ref().clone(),
-            }
-        }
-        "change-policy" => {
-            let p = r.policy.as_ref().expect("required");
-            let policy = p
-                .get_ref()
-                .parse::<PolicyKind>()
-                .map_err(|e| ctx.err(&p.span(), e))?;
-            Action::ChangePolicy { policy }
-        }
-        "advance-clock" => b.advance_clock()?,
-        "device-offline" => {
-            let fault = match r.fault.as_ref().map(|f| (f.get_ref().as_str(), f.span())) {
-                None | Some(("offline", _)) => OfflineFault::Offline,
-                Some(("no_answer" | "no-answer", _)) => OfflineFault::NoAnswer,
-                Some((other, fspan)) => {
-                    return Err(ctx.err(
-                        &fspan,
-                        format!(
-                            "unknown fault \"{other}\" (expected \"offline\" or \"no_answer\")"
-                        ),
-                    ))
-                }
-            };
-            Action::DeviceOffline {
-                device: b.device(sc)?,
-                fault,
-            }
-        }
-        "device-online" => Action::DeviceOnline {
-            device: b.device(sc)?,
-        },
-        "reconnect" => {
-            let from = match &r.from {
-                Some(f) => f.get_ref().parse().map_err(|_| {
-                    ctx.err(
-                        &f.span(),
-                        format!("`from` must be an IP address, not \"{}\"", f.get_ref()),
-                    )
-                })?,
-                None => std::net::IpAddr::from([127, 0, 0, 2]),
-            };
-            Action::Reconnect {
-                device: b.device(sc)?,
-                from,
-            }
-        }
-        "restart-server" => Action::RestartServer,
-        _ => Action::Check,
-    };
-    let expect = match &r.expect {
-        Some(e) => expect::convert(ctx, sc, &labels.tokens, &action, r, e, &span)?,
-        None => Default::default(),
-    };
-    if matches!(action, Action::Check) && expect.is_empty() {
-        return Err(ctx.err(&span, "step \"check\": missing field `expect`"));
-    }
-    Ok(Step {
-        line: ctx.line(&span),
-        note: r.note.as_ref().map(|n| n.get_ref().trim().to_string()),
-        action,
-        expect,
-    })
+    Ok(kind)
 }
 
 /// Whether a step names the actor `build` or is a `build-login` without an actor.

@@ -3,10 +3,11 @@
 use serde_json::Value;
 
 use super::{answer, who, Outcome};
-use crate::http::{encode, Call};
-use crate::runner::World;
+use crate::format::{Actor, Scenario};
+use crate::http::{encode, Call, Reply};
 use crate::tokens::short;
 use crate::transcript::StepRecord;
+use crate::world::World;
 
 pub(super) async fn signup(
     w: &mut World<'_>,
@@ -58,55 +59,16 @@ pub(super) async fn login(
     };
     let a =
         w.sc.actor(actor)
-            .ok_or_else(|| format!("no actor {actor}"))?
-            .clone();
-    let password =
-        w.sc.user(user)
-            .map(|u| u.password.clone())
-            .unwrap_or_default();
-    let (client, secret) = match build {
-        true if a.client != w.sc.build_client => {
-            (w.sc.build_client.clone(), w.sc.build_client.clone())
-        }
-        _ => (a.client.clone(), a.secret.clone()),
-    };
-    let grant = |form: Vec<(String, String)>| {
-        let mut call = Call::new("POST", "/oauth/token");
-        call.basic = Some((client.clone(), secret.clone()));
-        call.user_agent = Some(a.user_agent.clone());
-        call.form = form;
-        call
-    };
-    let mut reply = w
-        .send(&grant(vec![
-            ("grant_type".into(), "password".into()),
-            ("username".into(), user.to_string()),
-            ("password".into(), password),
-        ]))
-        .await?;
-    let mut how = format!("password grant by client {client}");
-    let mut code_step = String::new();
-    let mfa_token = reply
-        .body
-        .get("mfa_token")
-        .and_then(Value::as_str)
-        .filter(|_| reply.status == 403)
-        .map(str::to_string);
-    if let (Some(otp), Some(mfa_token)) = (otp, mfa_token) {
-        let first = answer(&reply);
-        reply = w
-            .send(&grant(vec![
-                ("grant_type".into(), "urn:custom:mfa-otp".into()),
-                ("mfa_token".into(), mfa_token),
-                ("otp".into(), otp.to_string()),
-            ]))
-            .await?;
-        code_step = format!(" {first}; sends the login code");
-        how = format!("password grant and login code by client {client}");
-    }
+            .ok_or_else(|| format!("no actor {actor}"))?;
+    let client = OauthClient::new(w.sc, a, build);
+    let Granted {
+        reply,
+        how,
+        code_step,
+    } = password_grant(w, &client, user, otp).await?;
     rec.status = Some(reply.status);
     let doing = if build {
-        format!("{actor} logs into Build as {user} (client {client})")
+        format!("{actor} logs into Build as {user} (client {})", client.id)
     } else {
         format!("{} logs in as {user}{code_step}", who(w.sc, actor))
     };
@@ -126,13 +88,101 @@ pub(super) async fn login(
     })
 }
 
+/// The OAuth client a login goes through, as the actor's app sends it.
+struct OauthClient {
+    id: String,
+    secret: String,
+    user_agent: String,
+}
+
+impl OauthClient {
+    /// The actor's own client, or the Build client for a `build-login` by another actor.
+    fn new(sc: &Scenario, a: &Actor, build: bool) -> Self {
+        let (id, secret) = match build {
+            true if a.client != sc.build_client => {
+                (sc.build_client.clone(), sc.build_client.clone())
+            }
+            _ => (a.client.clone(), a.secret.clone()),
+        };
+        Self {
+            id,
+            secret,
+            user_agent: a.user_agent.clone(),
+        }
+    }
+
+    /// `POST /oauth/token` with this client's Basic credentials.
+    fn grant(&self, form: Vec<(String, String)>) -> Call {
+        let mut call = Call::new("POST", "/oauth/token");
+        call.basic = Some((self.id.clone(), self.secret.clone()));
+        call.user_agent = Some(self.user_agent.clone());
+        call.form = form;
+        call
+    }
+}
+
+/// What a login's grants gave: the last answer, how the token was obtained (for its
+/// history), and the login-code step for the transcript.
+struct Granted {
+    reply: Reply,
+    how: String,
+    code_step: String,
+}
+
+/// The password grant, then the login code (`urn:custom:mfa-otp`) when the server asks
+/// for one (403 with an `mfa_token`) and the step gives `otp`.
+async fn password_grant(
+    w: &World<'_>,
+    client: &OauthClient,
+    user: &str,
+    otp: Option<&str>,
+) -> Result<Granted, String> {
+    let password =
+        w.sc.user(user)
+            .map(|u| u.password.clone())
+            .unwrap_or_default();
+    let reply = w
+        .send(&client.grant(vec![
+            ("grant_type".into(), "password".into()),
+            ("username".into(), user.to_string()),
+            ("password".into(), password),
+        ]))
+        .await?;
+    let mfa_token = reply
+        .body
+        .get("mfa_token")
+        .and_then(Value::as_str)
+        .filter(|_| reply.status == 403)
+        .map(str::to_string);
+    let (Some(otp), Some(mfa_token)) = (otp, mfa_token) else {
+        return Ok(Granted {
+            reply,
+            how: format!("password grant by client {}", client.id),
+            code_step: String::new(),
+        });
+    };
+    let first = answer(&reply);
+    let reply = w
+        .send(&client.grant(vec![
+            ("grant_type".into(), "urn:custom:mfa-otp".into()),
+            ("mfa_token".into(), mfa_token),
+            ("otp".into(), otp.to_string()),
+        ]))
+        .await?;
+    Ok(Granted {
+        reply,
+        how: format!("password grant and login code by client {}", client.id),
+        code_step: format!(" {first}; sends the login code"),
+    })
+}
+
 /// Records the `access_token` of a reply as the actor's latest.
 fn received(
     w: &mut World<'_>,
     n: usize,
     holder: &str,
     save_as: Option<&str>,
-    reply: &crate::http::Reply,
+    reply: &Reply,
     how: String,
 ) -> Outcome {
     let token = reply

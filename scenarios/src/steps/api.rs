@@ -7,11 +7,11 @@ use std::time::Duration;
 use serde_json::Value;
 use spark_mock_sim::SimEvent;
 
-use super::{answer, Background, Outcome};
+use super::{answer, Outcome};
 use crate::format::{Action, ApiStep};
 use crate::http::{encode, Call, Reply};
-use crate::runner::World;
 use crate::transcript::StepRecord;
+use crate::world::{Background, World};
 
 /// How long a background request may take to reach the device before the runner moves on.
 const REACH_PATIENCE: Duration = Duration::from_secs(10);
@@ -35,110 +35,27 @@ pub(super) fn device_id(w: &World<'_>, name: &str) -> String {
         .map_or_else(|| name.to_string(), |d| d.id.clone())
 }
 
+/// An API step: sent with the actor's token, at once or in the background.
 pub(super) async fn request(
     w: &mut World<'_>,
     n: usize,
     action: &Action,
     rec: &mut StepRecord,
 ) -> Result<Outcome, String> {
-    let (api, call, doing, watch) = match action {
-        Action::Call {
-            api,
-            device,
-            function,
-            arg,
-        } => {
-            let mut c = Call::new(
-                "POST",
-                format!("/v1/devices/{}/{}", device_id(w, device), encode(function)),
-            );
-            c.form = vec![("arg".into(), arg.clone())];
-            (
-                api,
-                c,
-                format!("{} calls {device}.{function}({})", api.actor, show_arg(arg)),
-                Some(device),
-            )
-        }
-        Action::Get {
-            api,
-            device,
-            variable,
-        } => {
-            let c = Call::new(
-                "GET",
-                format!("/v1/devices/{}/{}", device_id(w, device), encode(variable)),
-            );
-            (
-                api,
-                c,
-                format!("{} reads {device}.{variable}", api.actor),
-                Some(device),
-            )
-        }
-        Action::List { api } => (
-            api,
-            Call::new("GET", "/v1/devices"),
-            format!("{} lists devices", api.actor),
-            None,
-        ),
-        Action::Publish {
-            api,
-            event,
-            data,
-            private,
-        } => {
-            let mut c = Call::new("POST", "/v1/devices/events");
-            c.form = vec![
-                ("name".into(), event.clone()),
-                ("data".into(), data.clone()),
-                ("private".into(), private.to_string()),
-            ];
-            (
-                api,
-                c,
-                format!("{} publishes {event:?} {data:?}", api.actor),
-                None,
-            )
-        }
-        Action::Request {
-            api,
-            method,
-            path,
-            form,
-        } => {
-            let mut c = Call::new(method, path.clone());
-            c.form = form.clone();
-            (api, c, format!("{} sends {method} {path}", api.actor), None)
-        }
-        _ => return Err("not an API step".into()),
-    };
-    let (call, token) = prepare(w, api, call)?;
-    let with = w.tokens.label(&token);
-    if let Some(label) = &api.background {
-        let events = watch.and_then(|d| w.sims.handle(d)).map(|h| h.events());
-        let http = w.http.clone();
-        let task = tokio::spawn(async move { http.send(&call).await });
-        let reached = match events {
-            Some(rx) => reached(rx).await,
-            None => String::new(),
-        };
-        rec.text = format!("{doing} with {with}, in the background as {label:?}{reached}");
-        let b = Background {
-            task,
-            started_at: n,
-            actor: api.actor.clone(),
-            token,
-            what: doing,
-        };
-        w.background.insert(label.clone(), b);
+    let p = planned(w, action)?;
+    let (call, token) = prepare(w, p.api, p.call)?;
+    let p = Planned { call, ..p };
+    if let Some(label) = &p.api.background {
+        background(w, n, label, p, token, rec).await;
         return Ok(Outcome::default());
     }
-    let reply = w.send(&call).await?;
+    let with = w.tokens.label(&token);
+    let reply = w.send(&p.call).await?;
     used(w, &token, n, &reply);
     rec.status = Some(reply.status);
     rec.text = format!(
-        "{doing} with {with} {}{}",
+        "{} with {with} {}{}",
+        p.doing,
         answer(&reply),
         detail(action, &reply)
     );
@@ -146,6 +63,126 @@ pub(super) async fn request(
         reply: Some(reply),
         ..Default::default()
     })
+}
+
+/// An API step's request, how the transcript tells it, and the device that will see it.
+struct Planned<'s> {
+    api: &'s ApiStep,
+    call: Call,
+    doing: String,
+    watch: Option<&'s str>,
+}
+
+/// The request of `call`, `get`, `list`, `publish` or `use-token`.
+fn planned<'s>(w: &World<'_>, action: &'s Action) -> Result<Planned<'s>, String> {
+    Ok(match action {
+        Action::Call {
+            api,
+            device,
+            function,
+            arg,
+        } => {
+            let path = format!("/v1/devices/{}/{}", device_id(w, device), encode(function));
+            let mut call = Call::new("POST", path);
+            call.form = vec![("arg".into(), arg.clone())];
+            let doing = format!("{} calls {device}.{function}({})", api.actor, show_arg(arg));
+            Planned {
+                api,
+                call,
+                doing,
+                watch: Some(device),
+            }
+        }
+        Action::Get {
+            api,
+            device,
+            variable,
+        } => {
+            let path = format!("/v1/devices/{}/{}", device_id(w, device), encode(variable));
+            Planned {
+                api,
+                call: Call::new("GET", path),
+                doing: format!("{} reads {device}.{variable}", api.actor),
+                watch: Some(device),
+            }
+        }
+        Action::List { api } => Planned {
+            api,
+            call: Call::new("GET", "/v1/devices"),
+            doing: format!("{} lists devices", api.actor),
+            watch: None,
+        },
+        Action::Publish {
+            api,
+            event,
+            data,
+            private,
+        } => {
+            let mut call = Call::new("POST", "/v1/devices/events");
+            call.form = vec![
+                ("name".into(), event.clone()),
+                ("data".into(), data.clone()),
+                ("private".into(), private.to_string()),
+            ];
+            let doing = format!("{} publishes {event:?} {data:?}", api.actor);
+            Planned {
+                api,
+                call,
+                doing,
+                watch: None,
+            }
+        }
+        Action::Request {
+            api,
+            method,
+            path,
+            form,
+        } => {
+            let mut call = Call::new(method, path.clone());
+            call.form = form.clone();
+            let doing = format!("{} sends {method} {path}", api.actor);
+            Planned {
+                api,
+                call,
+                doing,
+                watch: None,
+            }
+        }
+        _ => return Err("not an API step".into()),
+    })
+}
+
+/// Starts the request as `label` and waits (a while) until the device has it, so the
+/// next step runs while the call is in flight.
+async fn background(
+    w: &mut World<'_>,
+    n: usize,
+    label: &str,
+    p: Planned<'_>,
+    token: String,
+    rec: &mut StepRecord,
+) {
+    let with = w.tokens.label(&token);
+    let events = p.watch.and_then(|d| w.sims.handle(d)).map(|h| h.events());
+    let http = w.http.clone();
+    let call = p.call;
+    let task = tokio::spawn(async move { http.send(&call).await });
+    let reached = match events {
+        Some(rx) => reached(rx).await,
+        None => String::new(),
+    };
+    rec.text = format!(
+        "{} with {with}, in the background as {label:?}{reached}",
+        p.doing
+    );
+    let b = Background {
+        task,
+        started_at: n,
+        actor: p.api.actor.clone(),
+        token,
+        what: p.doing,
+    };
+    w.background.insert(label.to_string(), b);
 }
 
 /// `"espresso"`, or nothing for an empty argument.

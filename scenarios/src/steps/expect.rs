@@ -4,16 +4,18 @@
 use serde_json::Value;
 
 use super::Outcome;
-use crate::format::{Step, TokenChange, TokenRef};
-use crate::http::short;
-use crate::runner::World;
+use crate::format::{Expect, Step, TokenChange, TokenRef};
+use crate::http::{short, Reply};
 use crate::tokens::Snapshot;
 use crate::transcript::{Check, StepRecord};
+use crate::world::World;
 
 mod server;
 
 use server::{device, history, validity};
 
+/// Runs the step's checks, in the order the transcript lists them: the answer, the token
+/// it gave, the server's view of tokens, the event, the device, and "no token changed".
 pub(crate) async fn check(
     w: &mut World<'_>,
     step: &Step,
@@ -23,17 +25,44 @@ pub(crate) async fn check(
     rec: &mut StepRecord,
 ) {
     let e = &step.expect;
-    let reply = out.reply.as_ref();
-    let got = || {
-        reply.map_or_else(
-            || "no answer".to_string(),
-            |r| format!("got {}: {}", r.status, short(&r.text, 160)),
-        )
-    };
+    let mut checks = reply_checks(e, out.reply.as_ref());
+    checks.extend(token_checks(w, e, out, same_as));
+    for (refs, want_valid) in [(&e.valid, true), (&e.invalid, false)] {
+        for r in refs {
+            checks.push(validity(w, r, want_valid).await);
+        }
+    }
+    for (r, h) in &e.history {
+        checks.push(history(w, r, h).await);
+    }
+    checks.extend(event_checks(e, out));
+    if !e.device.is_empty() {
+        checks.extend(device(w, step, &e.device).await);
+    }
+    if e.tokens_unchanged {
+        checks.push(tokens_unchanged(w, before));
+    }
+    rec.checks.extend(checks);
+}
+
+/// What came back, for a failed check: "got 400: {…}" or "no answer".
+fn got(reply: Option<&Reply>) -> String {
+    reply.map_or_else(
+        || "no answer".to_string(),
+        |r| format!("got {}: {}", r.status, short(&r.text, 160)),
+    )
+}
+
+/// `status`, `error`, `error_description` and `body`: the answer itself.
+fn reply_checks(e: &Expect, reply: Option<&Reply>) -> Vec<Check> {
     let mut checks = Vec::new();
     if let Some(s) = e.status {
         let ok = reply.is_some_and(|r| r.status == s);
-        checks.push(Check::new(ok, format!("status {s}"), (!ok).then(got)));
+        checks.push(Check::new(
+            ok,
+            format!("status {s}"),
+            (!ok).then(|| got(reply)),
+        ));
     }
     if let Some(err) = &e.error {
         let ok = reply.is_some_and(|r| {
@@ -43,7 +72,11 @@ pub(crate) async fn check(
                     .and_then(Value::as_array)
                     .is_some_and(|a| a.iter().any(|x| x == err))
         });
-        checks.push(Check::new(ok, format!("error {err:?}"), (!ok).then(got)));
+        checks.push(Check::new(
+            ok,
+            format!("error {err:?}"),
+            (!ok).then(|| got(reply)),
+        ));
     }
     if let Some(d) = &e.error_description {
         let ok = reply
@@ -51,7 +84,7 @@ pub(crate) async fn check(
         checks.push(Check::new(
             ok,
             format!("error_description {d:?}"),
-            (!ok).then(got),
+            (!ok).then(|| got(reply)),
         ));
     }
     for (path, want) in &e.body {
@@ -61,6 +94,12 @@ pub(crate) async fn check(
             (!ok).then(|| format!("found {}", have.map_or("nothing".into(), |h| h.to_string())));
         checks.push(Check::new(ok, format!("body {path} = {want}"), detail));
     }
+    checks
+}
+
+/// `token` (new or the same) and `same_as` (the token `same_as` named before the step).
+fn token_checks(w: &World<'_>, e: &Expect, out: &Outcome, same_as: Option<String>) -> Vec<Check> {
+    let mut checks = Vec::new();
     if let Some(change) = e.token {
         let (what, ok) = match (change, &out.token) {
             (TokenChange::New, Some((_, new))) => ("a new token", *new),
@@ -82,17 +121,15 @@ pub(crate) async fn check(
         checks.push(Check::new(
             ok,
             format!("the token is {want}"),
-            (!ok).then(got),
+            (!ok).then(|| got(out.reply.as_ref())),
         ));
     }
-    for (refs, want_valid) in [(&e.valid, true), (&e.invalid, false)] {
-        for r in refs {
-            checks.push(validity(w, r, want_valid).await);
-        }
-    }
-    for (r, h) in &e.history {
-        checks.push(history(w, r, h).await);
-    }
+    checks
+}
+
+/// `event` and `data`: the event a subscription received.
+fn event_checks(e: &Expect, out: &Outcome) -> Vec<Check> {
+    let mut checks = Vec::new();
     if let Some(name) = &e.event {
         let ok = out.event.as_ref().is_some_and(|(n, _)| n == name);
         checks.push(Check::new(
@@ -109,22 +146,20 @@ pub(crate) async fn check(
             (!ok).then(|| format!("got {:?}", out.event)),
         ));
     }
-    if !e.device.is_empty() {
-        checks.extend(device(w, step, &e.device).await);
+    checks
+}
+
+/// `tokens_unchanged`: `/__mock/tokens` after the step equals the snapshot before it.
+fn tokens_unchanged(w: &World<'_>, before: &Snapshot) -> Check {
+    if !w.control.admin() {
+        return Check::skipped("no token changed".into(), "needs /__mock/tokens");
     }
-    if e.tokens_unchanged {
-        checks.push(if w.control.admin() {
-            let ok = *before == w.last;
-            Check::new(
-                ok,
-                "no token changed".into(),
-                (!ok).then(|| "the token list changed".into()),
-            )
-        } else {
-            Check::skipped("no token changed".into(), "needs /__mock/tokens")
-        });
-    }
-    rec.checks.extend(checks);
+    let ok = *before == w.last;
+    Check::new(
+        ok,
+        "no token changed".into(),
+        (!ok).then(|| "the token list changed".into()),
+    )
 }
 
 pub(super) fn ref_name(r: &TokenRef) -> String {

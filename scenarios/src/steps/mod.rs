@@ -9,12 +9,10 @@ mod control;
 pub(crate) mod expect;
 mod subscribe;
 
-use tokio::task::JoinHandle;
-
 use crate::format::{Action, Scenario, Step};
 use crate::http::Reply;
-use crate::runner::World;
 use crate::transcript::StepRecord;
+use crate::world::World;
 
 /// What a step produced, for its checks.
 #[derive(Debug, Default)]
@@ -24,15 +22,6 @@ pub(crate) struct Outcome {
     pub token: Option<(String, bool)>,
     /// The event a subscription received: name and data.
     pub event: Option<(String, String)>,
-}
-
-/// A request running in the background until its `await` step.
-pub(crate) struct Background {
-    pub task: JoinHandle<Result<Reply, String>>,
-    pub started_at: usize,
-    pub actor: String,
-    pub token: String,
-    pub what: String,
 }
 
 pub(crate) async fn run(

@@ -6,10 +6,10 @@ use serde_json::Value;
 
 use super::api::{device_id, prepare, used};
 use super::{answer, Outcome};
-use crate::format::{Action, Step, Stream};
+use crate::format::{Action, ApiStep, Step, Stream};
 use crate::http::{Call, Reply};
-use crate::runner::World;
 use crate::transcript::StepRecord;
+use crate::world::World;
 
 /// Opens the stream, publishes when asked, and waits for the first event.
 pub(super) async fn subscribe(
@@ -46,12 +46,7 @@ pub(super) async fn subscribe(
     let status = resp.status().as_u16();
     rec.status = Some(status);
     if status != 200 {
-        let text = resp.text().await.unwrap_or_default();
-        let reply = Reply {
-            status,
-            body: serde_json::from_str(&text).unwrap_or(Value::Null),
-            text,
-        };
+        let reply = refused(resp, status).await;
         used(w, &token, n, &reply);
         rec.text = format!("{doing} {}", answer(&reply));
         return Ok(Outcome {
@@ -66,27 +61,14 @@ pub(super) async fn subscribe(
     if let Ok(Some(Ok(chunk))) = tokio::time::timeout_at(deadline, body.next()).await {
         buf.push_str(&String::from_utf8_lossy(&chunk));
     }
-    let mut published = String::new();
-    if let Some(data) = publish {
-        let name = step.expect.event.clone().unwrap_or_else(|| prefix.clone());
-        let mut c = Call::new("POST", "/v1/devices/events");
-        c.form = vec![("name".into(), name.clone()), ("data".into(), data.clone())];
-        let (c, t) = prepare(w, api, c)?;
-        let r = w.send(&c).await?;
-        w.tokens.used(&t, n, r.status);
-        published = format!("; publishes {name:?} {data:?} {}", answer(&r));
-    }
-    let mut event = None;
-    while event.is_none() {
-        event = take_event(&mut buf);
-        if event.is_some() {
-            break;
+    let published = match publish {
+        Some(data) => {
+            let name = step.expect.event.clone().unwrap_or_else(|| prefix.clone());
+            publish_once(w, n, api, &name, data).await?
         }
-        match tokio::time::timeout_at(deadline, body.next()).await {
-            Ok(Some(Ok(chunk))) => buf.push_str(&String::from_utf8_lossy(&chunk)),
-            _ => break,
-        }
-    }
+        None => String::new(),
+    };
+    let event = first_event(&mut body, &mut buf, deadline).await;
     let got = match &event {
         Some((name, data)) => format!("; receives {name} {data:?}"),
         None => format!("; no event within {} s", within.as_secs_f64()),
@@ -102,6 +84,52 @@ pub(super) async fn subscribe(
         event,
         ..Default::default()
     })
+}
+
+/// A stream the cloud refused: its answer, read as a reply.
+async fn refused(resp: reqwest::Response, status: u16) -> Reply {
+    let text = resp.text().await.unwrap_or_default();
+    Reply {
+        status,
+        body: serde_json::from_str(&text).unwrap_or(Value::Null),
+        text,
+    }
+}
+
+/// The actor publishes `name` once its stream listens: "; publishes … → 200".
+async fn publish_once(
+    w: &mut World<'_>,
+    n: usize,
+    api: &ApiStep,
+    name: &str,
+    data: &str,
+) -> Result<String, String> {
+    let mut c = Call::new("POST", "/v1/devices/events");
+    c.form = vec![
+        ("name".into(), name.to_string()),
+        ("data".into(), data.to_string()),
+    ];
+    let (c, t) = prepare(w, api, c)?;
+    let r = w.send(&c).await?;
+    w.tokens.used(&t, n, r.status);
+    Ok(format!("; publishes {name:?} {data:?} {}", answer(&r)))
+}
+
+/// Reads the stream until its first event or the deadline.
+async fn first_event<B: AsRef<[u8]>>(
+    body: &mut (impl futures_util::Stream<Item = reqwest::Result<B>> + Unpin),
+    buf: &mut String,
+    deadline: tokio::time::Instant,
+) -> Option<(String, String)> {
+    loop {
+        if let Some(event) = take_event(buf) {
+            return Some(event);
+        }
+        match tokio::time::timeout_at(deadline, body.next()).await {
+            Ok(Some(Ok(chunk))) => buf.push_str(&String::from_utf8_lossy(chunk.as_ref())),
+            _ => return None,
+        }
+    }
 }
 
 /// The first complete `event:`/`data:` block in `buf` (removed from it), skipping comments.

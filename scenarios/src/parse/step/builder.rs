@@ -7,7 +7,8 @@ use std::time::Duration;
 
 use super::Labels;
 use crate::format::{Action, Actor, ApiStep, Scenario, Stream, TokenRef};
-use crate::parse::{known_user, Ctx};
+use crate::parse::cast::known_user;
+use crate::parse::Ctx;
 use crate::raw::{RawStep, S};
 use crate::ScenarioError;
 
@@ -23,6 +24,20 @@ impl Builder<'_> {
     /// A required text field (its presence was checked against `KINDS`).
     pub(super) fn text(&self, v: &Option<S<String>>) -> String {
         v.as_ref().map(|s| s.get_ref().clone()).unwrap_or_default()
+    }
+
+    /// A field `KINDS` requires of this kind (so present), as "missing field" all the same.
+    pub(super) fn required<'v, T>(
+        &self,
+        v: &'v Option<S<T>>,
+        field: &str,
+    ) -> Result<&'v S<T>, ScenarioError> {
+        v.as_ref().ok_or_else(|| {
+            self.ctx.err(
+                &self.span,
+                format!("{}: missing field `{field}`", self.what),
+            )
+        })
     }
 
     pub(super) fn user(&self, sc: &Scenario) -> Result<String, ScenarioError> {
@@ -74,7 +89,7 @@ impl Builder<'_> {
     }
 
     pub(super) fn device(&self, sc: &Scenario) -> Result<String, ScenarioError> {
-        let d = self.r.device.as_ref().expect("required");
+        let d = self.required(&self.r.device, "device")?;
         match sc.device(d.get_ref()) {
             Some(dev) => Ok(dev.name.clone()),
             None => Err(self.ctx.err(
@@ -88,7 +103,7 @@ impl Builder<'_> {
     }
 
     pub(super) fn api(&self, sc: &Scenario, labels: &mut Labels) -> Result<ApiStep, ScenarioError> {
-        let actor = self.actor(sc, self.r.actor.as_ref().expect("required"))?;
+        let actor = self.actor(sc, self.required(&self.r.actor, "actor")?)?;
         let token = match &self.r.token {
             Some(t) => token_ref(self.ctx, sc, &labels.tokens, t)?,
             None => TokenRef::Actor(actor.name.clone()),

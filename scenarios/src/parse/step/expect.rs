@@ -2,6 +2,7 @@
 //! history, events and device fields, each allowed only where it can be checked.
 
 use std::collections::BTreeSet;
+use std::ops::Range;
 
 use serde_json::Value;
 
@@ -18,98 +19,17 @@ pub(crate) fn convert(
     action: &Action,
     step: &RawStep,
     r: &RawExpect,
-    step_span: &std::ops::Range<usize>,
+    step_span: &Range<usize>,
 ) -> Result<Expect, ScenarioError> {
-    let kind = action.kind();
     let tref = |t: &S<String>| token_ref(ctx, sc, saved, t);
-    let logs_in = matches!(
-        action,
-        Action::Login { .. } | Action::BuildLogin { .. } | Action::ResetToken { .. }
-    );
-    let only = |ok: bool, span: std::ops::Range<usize>, field: &str, where_: &str| {
-        if ok {
-            Ok(())
-        } else {
-            Err(ctx.err(
-                &span,
-                format!("`expect.{field}` does not apply to step \"{kind}\" (only to {where_})"),
-            ))
-        }
-    };
-    let token = match &r.token {
-        Some(t) => {
-            only(
-                logs_in,
-                t.span(),
-                "token",
-                "login, build-login and reset-token",
-            )?;
-            Some(match t.get_ref().as_str() {
-                "new" => TokenChange::New,
-                "same" => TokenChange::Same,
-                other => {
-                    return Err(ctx.err(
-                        &t.span(),
-                        format!("`expect.token` must be \"new\" or \"same\", not \"{other}\""),
-                    ))
-                }
-            })
-        }
-        None => None,
-    };
-    if let Some(s) = &r.same_as {
-        only(
-            logs_in,
-            s.span(),
-            "same_as",
-            "login, build-login and reset-token",
-        )?;
-    }
-    let subscribe = matches!(action, Action::Subscribe { .. });
-    for (v, field) in [(&r.event, "event"), (&r.data, "data")] {
-        if let Some(v) = v {
-            only(subscribe, v.span(), field, "subscribe")?;
-        }
-    }
-    if r.device.is_some() {
-        only(
-            step.device.is_some(),
-            step_span.clone(),
-            "device",
-            "steps that name a device",
-        )?;
-    }
     let refs = |list: &Option<S<Vec<S<String>>>>| -> Result<Vec<TokenRef>, ScenarioError> {
         list.as_ref()
             .map(|l| l.get_ref().iter().map(tref).collect())
             .unwrap_or_else(|| Ok(Vec::new()))
     };
-    let mut history = Vec::new();
-    for (name, h) in r.history.iter().flatten() {
-        let key = S::new(step_span.clone(), name.clone());
-        let hr = h;
-        if let Some(s) = &hr.status {
-            if !["valid", "invalidated", "expired"].contains(&s.get_ref().as_str()) {
-                return Err(ctx.err(
-                    &s.span(),
-                    "history `status` must be \"valid\", \"invalidated\" or \"expired\"",
-                ));
-            }
-        }
-        let text = |v: &Option<S<String>>| v.as_ref().map(|s| s.get_ref().clone());
-        history.push((
-            tref(&key)?,
-            HistoryExpect {
-                status: text(&hr.status),
-                death: text(&hr.death),
-                client: text(&hr.client),
-                grant: text(&hr.grant),
-                policy: text(&hr.policy),
-                replaced_by: hr.replaced_by.as_ref().map(tref).transpose()?,
-                story: text(&hr.story),
-            },
-        ));
-    }
+    let token = token_change(ctx, action, r)?;
+    applies(ctx, action, step, r, step_span)?;
+    let history = history(ctx, &tref, r, step_span)?;
     Ok(Expect {
         status: r.status.as_ref().map(|s| *s.get_ref()),
         error: r.error.as_ref().map(|s| s.get_ref().clone()),
@@ -125,6 +45,122 @@ pub(crate) fn convert(
         device: fields(&r.device),
         tokens_unchanged: r.tokens_unchanged.as_ref().is_some_and(|t| *t.get_ref()),
     })
+}
+
+/// Whether a step makes a token, so `expect.token` and `expect.same_as` apply to it.
+fn logs_in(action: &Action) -> bool {
+    matches!(
+        action,
+        Action::Login { .. } | Action::BuildLogin { .. } | Action::ResetToken { .. }
+    )
+}
+
+/// `Ok` when `ok`, else "`expect.FIELD` does not apply to step KIND (only to WHERE_)".
+fn only(
+    ctx: &Ctx,
+    action: &Action,
+    ok: bool,
+    span: &Range<usize>,
+    field: &str,
+    where_: &str,
+) -> Result<(), ScenarioError> {
+    if ok {
+        return Ok(());
+    }
+    let kind = action.kind();
+    Err(ctx.err(
+        span,
+        format!("`expect.{field}` does not apply to step \"{kind}\" (only to {where_})"),
+    ))
+}
+
+/// `expect.token`: "new" or "same", on steps that make a token.
+fn token_change(
+    ctx: &Ctx,
+    action: &Action,
+    r: &RawExpect,
+) -> Result<Option<TokenChange>, ScenarioError> {
+    let Some(t) = &r.token else {
+        return Ok(None);
+    };
+    let where_ = "login, build-login and reset-token";
+    only(ctx, action, logs_in(action), &t.span(), "token", where_)?;
+    match t.get_ref().as_str() {
+        "new" => Ok(Some(TokenChange::New)),
+        "same" => Ok(Some(TokenChange::Same)),
+        other => Err(ctx.err(
+            &t.span(),
+            format!("`expect.token` must be \"new\" or \"same\", not \"{other}\""),
+        )),
+    }
+}
+
+/// The other fields that only some steps can check: `same_as` (steps that make a token),
+/// `event` and `data` (subscribe), `device` (steps that name a device).
+fn applies(
+    ctx: &Ctx,
+    action: &Action,
+    step: &RawStep,
+    r: &RawExpect,
+    step_span: &Range<usize>,
+) -> Result<(), ScenarioError> {
+    if let Some(s) = &r.same_as {
+        let where_ = "login, build-login and reset-token";
+        only(ctx, action, logs_in(action), &s.span(), "same_as", where_)?;
+    }
+    let subscribe = matches!(action, Action::Subscribe { .. });
+    for (v, field) in [(&r.event, "event"), (&r.data, "data")] {
+        if let Some(v) = v {
+            only(ctx, action, subscribe, &v.span(), field, "subscribe")?;
+        }
+    }
+    if r.device.is_some() {
+        let named = step.device.is_some();
+        only(
+            ctx,
+            action,
+            named,
+            step_span,
+            "device",
+            "steps that name a device",
+        )?;
+    }
+    Ok(())
+}
+
+/// `expect.history`: per token reference, what `/__mock/tokens/<token>` must say.
+fn history(
+    ctx: &Ctx,
+    tref: &dyn Fn(&S<String>) -> Result<TokenRef, ScenarioError>,
+    r: &RawExpect,
+    step_span: &Range<usize>,
+) -> Result<Vec<(TokenRef, HistoryExpect)>, ScenarioError> {
+    let text = |v: &Option<S<String>>| v.as_ref().map(|s| s.get_ref().clone());
+    let mut history = Vec::new();
+    for (name, h) in r.history.iter().flatten() {
+        let key = S::new(step_span.clone(), name.clone());
+        if let Some(s) = &h.status {
+            if !["valid", "invalidated", "expired"].contains(&s.get_ref().as_str()) {
+                return Err(ctx.err(
+                    &s.span(),
+                    "history `status` must be \"valid\", \"invalidated\" or \"expired\"",
+                ));
+            }
+        }
+        history.push((
+            tref(&key)?,
+            HistoryExpect {
+                status: text(&h.status),
+                death: text(&h.death),
+                client: text(&h.client),
+                grant: text(&h.grant),
+                policy: text(&h.policy),
+                replaced_by: h.replaced_by.as_ref().map(tref).transpose()?,
+                story: text(&h.story),
+            },
+        ));
+    }
+    Ok(history)
 }
 
 /// A table of dotted paths (`"coreInfo.connected" = true`, or nested tables) as JSON values.

@@ -7,8 +7,8 @@ use serde_json::Value;
 use super::{lookup, ref_name, same};
 use crate::format::{HistoryExpect, Step, TokenRef};
 use crate::http::Call;
-use crate::runner::World;
 use crate::transcript::Check;
+use crate::world::World;
 
 /// Whether a token works: its history's status through `/__mock`, else a probe request.
 pub(super) async fn validity(w: &World<'_>, r: &TokenRef, want_valid: bool) -> Check {
