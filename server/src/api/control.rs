@@ -39,7 +39,7 @@ pub async fn state(State(state): State<AppState>) -> Response {
     let now = state.clock().now();
     let (users, tokens): (Vec<Value>, Vec<Value>) = state.db_read(|db| {
         let users = db
-            .users
+            .users()
             .values()
             .map(|u| {
                 json!({

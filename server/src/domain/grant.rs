@@ -74,7 +74,7 @@ pub async fn token_grant(state: &AppState, req: TokenRequest) -> Result<Issued, 
     if client_secret.is_empty() {
         return Err(OAuthError::invalid_client(text::MISSING_SECRET));
     }
-    let client = state.db_read(|db| db.clients.get(&client_id).cloned());
+    let client = state.db_read(|db| db.client(&client_id).cloned());
     if state.config().client_check == ClientCheck::Table
         && !matches!(&client, Some(c) if c.secret == client_secret)
     {

@@ -281,7 +281,7 @@ impl AppState {
 fn fresh_db(config: &Config, seed: &Seed, clock: &Clock) -> Result<Db, SeedError> {
     let mut db = Db::default();
     for c in builtin_clients(&config.build_client_id) {
-        db.clients.insert(c.id.clone(), c);
+        db.insert_client(c);
     }
     seed.apply(&mut db, config, clock.now())?;
     Ok(db)
