@@ -138,11 +138,12 @@ pub async fn run_with_devices(
 }
 
 /// Saves what requests do not save themselves (token uses, device-port changes) once a
-/// second, when something changed.
+/// second, when something changed; forgets long-dead tokens once a minute.
 async fn flush_in_background(state: AppState) {
     let mut tick = tokio::time::interval(std::time::Duration::from_secs(1));
     loop {
         tick.tick().await;
+        state.maintain();
         if state.dirty() {
             if let Err(e) = state.persist().await {
                 tracing::error!("background save failed: {e}");
