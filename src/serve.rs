@@ -37,6 +37,7 @@ fn config(opts: &ServeOpts) -> Config {
     config.device_timeout =
         std::time::Duration::from_secs_f64(opts.device_timeout.clamp(0.001, 3600.0));
     config.state_dir = opts.state_dir.clone();
+    config.token_retention_secs = opts.token_retention;
     config.auto_provision = !opts.no_auto_provision;
     config.admin_token = opts.admin_token.clone();
     config.fault_seed = opts.fault_seed;
