@@ -16,6 +16,7 @@ use crate::domain::users::{normalize_username, Client, User};
 
 mod changes;
 mod mfa;
+mod open;
 mod retention;
 
 pub use changes::DbDelta;
@@ -78,6 +79,8 @@ pub struct Db {
     mfa_challenges: HashMap<String, mfa::MfaChallenge>,
     #[serde(skip)]
     changes: changes::Tracker,
+    #[serde(skip)]
+    open: open::OpenIndex,
 }
 
 impl Db {
@@ -158,7 +161,7 @@ impl Db {
     }
 
     pub fn valid_tokens(&self, username: &str, now: DateTime<Utc>) -> Vec<&TokenRecord> {
-        self.user_tokens(username)
+        self.open_tokens(&normalize_username(username))
             .into_iter()
             .filter(|t| t.is_valid(now))
             .collect()
@@ -296,12 +299,18 @@ impl Db {
             self.mark_refresh(r);
         }
         self.mark_token(&record.token);
-        if !self.tokens.contains_key(&record.token) {
-            self.by_user
+        match self.tokens.get(&record.token) {
+            Some(old) => {
+                let (user, token) = (old.username.clone(), old.token.clone());
+                self.index_closed(&user, &token);
+            }
+            None => self
+                .by_user
                 .entry(record.username.clone())
                 .or_default()
-                .push(record.token.clone());
+                .push(record.token.clone()),
         }
+        self.index_issued(&record);
         self.tokens.insert(record.token.clone(), record);
     }
 
@@ -310,6 +319,8 @@ impl Db {
         match self.tokens.get_mut(token) {
             Some(t) if t.invalidated.is_none() => {
                 t.invalidated = Some(Invalidation { at: now, reason });
+                let user = t.username.clone();
+                self.index_closed(&user, token);
                 self.mark_token(token);
                 true
             }
@@ -419,6 +430,7 @@ impl Db {
                 self.mark_token(t);
             }
             self.by_user.insert(to.clone(), ids);
+            self.index_renamed(&from, &to);
             self.mark_list(&from);
             self.mark_list(&to);
         }

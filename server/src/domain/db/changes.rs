@@ -256,6 +256,7 @@ impl Db {
                 None => self.by_user.remove(&user),
             };
         }
+        self.index_dropped();
     }
 }
 
@@ -285,6 +286,14 @@ mod tests {
                     .collect()
             };
             assert_eq!(ids(live), ids(replica), "{user}'s tokens in issue order");
+            // The live index was kept up to date; the replica's is rebuilt from scratch.
+            let open = |db: &Db| -> Vec<String> {
+                db.open_tokens(user)
+                    .iter()
+                    .map(|t| t.token.clone())
+                    .collect()
+            };
+            assert_eq!(open(live), open(replica), "{user}'s open tokens");
         }
     }
 

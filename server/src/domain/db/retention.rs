@@ -50,6 +50,7 @@ impl Db {
         if doomed.is_empty() {
             return 0;
         }
+        self.index_dropped();
         let gone: std::collections::HashSet<&str> = doomed.iter().map(String::as_str).collect();
         let mut owners = std::collections::BTreeSet::new();
         for token in &doomed {
