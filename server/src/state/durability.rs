@@ -187,6 +187,15 @@ impl AppState {
         store.wait(seq).await
     }
 
+    /// Stops the journal's writer once everything committed is on disk, waiting for a
+    /// compaction in progress, so another instance can open the directory. Commits after
+    /// this fail (503). Blocking.
+    pub fn close_journal(&self) {
+        if let Some(store) = &self.inner.store {
+            store.close();
+        }
+    }
+
     /// Whether changes are waiting to be committed.
     pub fn dirty(&self) -> bool {
         self.inner.store.is_some()
