@@ -108,7 +108,14 @@ fn bench_grants_reports_each_history_size_and_concurrency_without_errors() {
         .collect();
     assert_eq!(
         sizes,
-        [("0", "1"), ("0", "3"), ("5", "1"), ("5", "3"), ("50", "1"), ("50", "3")],
+        [
+            ("0", "1"),
+            ("0", "3"),
+            ("5", "1"),
+            ("5", "3"),
+            ("50", "1"),
+            ("50", "3")
+        ],
         "{out}"
     );
     for row in &rows {
@@ -116,7 +123,7 @@ fn bench_grants_reports_each_history_size_and_concurrency_without_errors() {
         assert!(rate > 0.0, "no grant completed: {out}");
         assert_eq!(row.last(), Some(&"0"), "errors: {out}");
     }
-    assert!(out.contains("(50 tokens saved in "), "{out}");
+    assert!(out.contains("state.json holds 50 tokens"), "{out}");
     let left: Vec<_> = std::fs::read_dir(&dir).unwrap().collect();
     assert!(left.is_empty(), "the bench removes its state directories");
     let _ = std::fs::remove_dir_all(&dir);

@@ -45,14 +45,17 @@ pub async fn run(
             .with_context(|| format!("cannot create {}", dir.display()))?;
         let started = Instant::now();
         prefill(&dir, n).await?;
-        let size = std::fs::metadata(dir.join("state.json")).map_or(0, |m| m.len());
-        println!(
-            "  ({n} tokens saved in {:.1} s; state.json {:.1} MB)",
-            started.elapsed().as_secs_f64(),
-            size as f64 / 1e6
-        );
-        for &c in concurrencies {
+        let saved = started.elapsed().as_secs_f64();
+        for (i, &c) in concurrencies.iter().enumerate() {
             let state = AppState::with_seed(config(Some(dir.clone())), &seed())?;
+            if i == 0 {
+                let size = std::fs::metadata(dir.join("state.json")).map_or(0, |m| m.len());
+                let held = state.db_read(|db| db.user_tokens(USER).len());
+                println!(
+                    "  ({n} tokens saved in {saved:.1} s; after a restart state.json holds {held} tokens, {:.1} MB)",
+                    size as f64 / 1e6
+                );
+            }
             measure(state, "--state-dir", n, grants, c).await?;
         }
         let _ = std::fs::remove_dir_all(&dir);
