@@ -10,7 +10,7 @@
 //! - [`events`]: the event bus behind SSE streams and device subscriptions.
 //! - [`faults`]: injected device and route faults, for `/__mock/faults`.
 //! - [`journal`]: the last N API requests, for `/__mock/requests`.
-//! - [`persist`]: the durable snapshot behind `--state-dir`.
+//! - [`persist`]: the snapshot and the append-only journal behind `--state-dir`.
 //! - [`ratelimit`]: the particle cloud's documented rate limits (off by default).
 //! - [`seed`]: the TOML seed file.
 //! - [`state`]: [`AppState`], the shared state behind every route.
