@@ -21,7 +21,6 @@ mod retention;
 
 pub use changes::DbDelta;
 pub use mfa::MFA_TOKEN_LIFETIME_SECS;
-pub use retention::dead_since;
 
 /// What a new token should look like.
 #[derive(Clone, Debug)]

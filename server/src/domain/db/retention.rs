@@ -8,7 +8,7 @@ use super::Db;
 use crate::domain::token::TokenRecord;
 
 /// Since when a token has been unusable, or `None` while it works.
-pub fn dead_since(t: &TokenRecord, now: DateTime<Utc>) -> Option<DateTime<Utc>> {
+fn dead_since(t: &TokenRecord, now: DateTime<Utc>) -> Option<DateTime<Utc>> {
     let invalidated = t.invalidated.as_ref().map(|i| i.at);
     let expired = t.expires_at.filter(|at| *at <= now);
     match (invalidated, expired) {
