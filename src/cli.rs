@@ -35,6 +35,35 @@ pub enum Command {
     Scenario(crate::scenario::ScenarioOpts),
 }
 
+/// Longest retention accepted: a century, far from the clock's limits.
+const MAX_RETENTION_SECS: i64 = 100 * 365 * 86_400;
+
+/// `30d`, `12h`, `90m`, `3600s` (or `0`) → seconds.
+fn parse_retention(s: &str) -> Result<i64, String> {
+    let s = s.trim();
+    if s == "0" {
+        return Ok(0);
+    }
+    let (number, unit) = s.split_at(s.len().saturating_sub(1));
+    let scale = match unit {
+        "s" => 1,
+        "m" => 60,
+        "h" => 3_600,
+        "d" => 86_400,
+        _ => {
+            return Err(format!(
+                "`{s}`: give a number with a unit: s, m, h or d (e.g. 30d)"
+            ))
+        }
+    };
+    let n: i64 = number
+        .parse()
+        .map_err(|_| format!("`{s}`: expected a whole number before the unit (e.g. 30d)"))?;
+    n.checked_mul(scale)
+        .filter(|secs| (0..=MAX_RETENTION_SECS).contains(secs))
+        .ok_or_else(|| format!("`{s}`: between 0 and 36500d"))
+}
+
 #[derive(Args, Debug, Clone)]
 pub struct ServeOpts {
     /// Address to listen on.
@@ -77,6 +106,10 @@ pub struct ServeOpts {
     /// (`server_key.pem`, generated on first start); a temporary one when not given.
     #[arg(long, env = "SPARK_MOCK_STATE_DIR")]
     pub state_dir: Option<PathBuf>,
+    /// How long a dead token's history is kept, by the mock's clock, before it is forgotten:
+    /// a number with a unit, `s`, `m`, `h` or `d` (`30d`, `12h`).
+    #[arg(long, env = "SPARK_MOCK_TOKEN_RETENTION", default_value = "30d", value_parser = parse_retention)]
+    pub token_retention: i64,
     /// Refuse unknown devices even when they append their public key to the handshake
     /// (Photon style), as the real cloud does.
     #[arg(long, env = "SPARK_MOCK_NO_AUTO_PROVISION")]
@@ -112,5 +145,31 @@ fn seconds(s: &str) -> Result<Duration, String> {
     match Duration::try_from_secs_f64(secs) {
         Ok(d) if !d.is_zero() => Ok(d),
         _ => Err(why()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::parse_retention;
+
+    #[test]
+    fn retention_takes_a_unit_and_refuses_what_it_cannot_mean() {
+        assert_eq!(parse_retention("30d"), Ok(30 * 86_400));
+        assert_eq!(parse_retention("12h"), Ok(12 * 3_600));
+        assert_eq!(parse_retention("90m"), Ok(5_400));
+        assert_eq!(parse_retention("45s"), Ok(45));
+        assert_eq!(parse_retention("0"), Ok(0));
+        for bad in [
+            "30",
+            "d",
+            "-1d",
+            "1.5d",
+            "3w",
+            "",
+            "36501d",
+            "99999999999999999d",
+        ] {
+            assert!(parse_retention(bad).is_err(), "{bad:?} accepted");
+        }
     }
 }

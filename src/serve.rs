@@ -39,6 +39,7 @@ fn config(opts: &ServeOpts) -> Config {
         std::time::Duration::from_secs(3600),
     );
     config.state_dir = opts.state_dir.clone();
+    config.token_retention_secs = opts.token_retention;
     config.auto_provision = !opts.no_auto_provision;
     config.admin_token = opts.admin_token.clone();
     config.fault_seed = opts.fault_seed;

@@ -78,3 +78,53 @@ fn bench_events_delivers_every_event_to_every_subscriber_and_to_the_baseline() {
         "{out}"
     );
 }
+
+#[test]
+fn bench_grants_reports_each_history_size_and_concurrency_without_errors() {
+    let dir = std::env::temp_dir().join(format!("spark-mock-bench-grants-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let out = run(&[
+        "bench",
+        "grants",
+        "--state-dir",
+        dir.to_str().unwrap(),
+        "--tokens",
+        "5,50",
+        "--grants",
+        "12",
+        "--concurrency",
+        "1,3",
+    ]);
+    // state tokens concurrency grants/s p50 ms p99 ms errors
+    let rows: Vec<Vec<&str>> = out
+        .lines()
+        .filter(|l| l.starts_with("--state-dir") || l.starts_with("in memory"))
+        .map(|l| l.split_whitespace().collect())
+        .collect();
+    let sizes: Vec<(&str, &str)> = rows
+        .iter()
+        .map(|r| (r[r.len() - 8], r[r.len() - 7]))
+        .collect();
+    assert_eq!(
+        sizes,
+        [
+            ("0", "1"),
+            ("0", "3"),
+            ("5", "1"),
+            ("5", "3"),
+            ("50", "1"),
+            ("50", "3")
+        ],
+        "{out}"
+    );
+    for row in &rows {
+        let rate: f64 = row[row.len() - 6].parse().unwrap_or(0.0);
+        assert!(rate > 0.0, "no grant completed: {out}");
+        assert_eq!(row.last(), Some(&"0"), "errors: {out}");
+    }
+    assert!(out.contains("state.json holds 50 tokens"), "{out}");
+    let left: Vec<_> = std::fs::read_dir(&dir).unwrap().collect();
+    assert!(left.is_empty(), "the bench removes its state directories");
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -284,3 +284,84 @@ async fn a_restart_keeps_mfa_and_spent_recovery_codes() {
     let r = recovery_grant(&app, "spare").await;
     assert_eq!(r.status, 200, "{}", r.text);
 }
+
+/// The state directory's files hold live bearer tokens and password hashes: owner-only,
+/// including a snapshot an older version left world-readable.
+#[cfg(unix)]
+#[tokio::test]
+async fn state_files_are_readable_by_their_owner_only() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = temp_dir("modes");
+    let cfg = || Config {
+        state_dir: Some(dir.clone()),
+        ..config(Profile::Particle)
+    };
+    let modes = || -> Vec<(String, u32)> {
+        let mut files: Vec<(String, u32)> = std::fs::read_dir(&dir)
+            .unwrap()
+            .map(|e| e.unwrap())
+            .filter(|e| e.file_name() != "server_key.pem")
+            .map(|e| {
+                let mode = e.metadata().unwrap().permissions().mode() & 0o777;
+                (e.file_name().to_string_lossy().into_owned(), mode)
+            })
+            .collect();
+        files.sort();
+        files
+    };
+    {
+        let app = spawn_with_user(cfg()).await;
+        app.login("particle", "particle").await;
+        let files = modes();
+        let names: Vec<&str> = files.iter().map(|(n, _)| n.as_str()).collect();
+        assert!(names.contains(&"state.json"), "{files:?}");
+        assert!(names.iter().any(|n| n.starts_with("journal-")), "{files:?}");
+        assert!(files.iter().all(|(_, m)| *m == 0o600), "{files:?}");
+    }
+    let snapshot = dir.join("state.json");
+    std::fs::set_permissions(&snapshot, std::fs::Permissions::from_mode(0o644)).unwrap();
+    let _app = spawn_app(cfg()).await;
+    let files = modes();
+    assert!(files.iter().all(|(_, m)| *m == 0o600), "{files:?}");
+}
+
+/// `GET /__mock/tokens/:token`'s status.
+async fn status(app: &TestApp, token: &str) -> u16 {
+    let rb = app.req(reqwest::Method::GET, &format!("/__mock/tokens/{token}"));
+    app.send(rb).await.status
+}
+
+/// A dead token's history stays queryable for the retention window (by the mock's clock,
+/// across a restart), then the token is forgotten, and stays forgotten after a restart.
+#[tokio::test]
+async fn a_dead_token_is_kept_for_the_retention_window_then_forgotten() {
+    let dir = temp_dir("retention");
+    let cfg = || Config {
+        state_dir: Some(dir.clone()),
+        token_retention_secs: 10 * 86_400,
+        ..config(Profile::Spark2014)
+    };
+    let (old, new) = {
+        let app = spawn_with_user(cfg()).await;
+        app.set_policy("single").await;
+        let old = app.login("spark", "spark").await;
+        let new = app.login("spark", "spark").await;
+        assert_eq!(app.history(&old).await["status"], "invalidated");
+        app.advance_clock(9 * 86_400).await;
+        assert_eq!(status(&app, &old).await, 200, "day 9 of 10");
+        (old, new)
+    };
+    let app = spawn_app(cfg()).await;
+    assert_eq!(
+        status(&app, &old).await,
+        200,
+        "still day 9 after the restart"
+    );
+    app.advance_clock(2 * 86_400).await;
+    assert_eq!(status(&app, &old).await, 404, "day 11: forgotten");
+    assert!(app.works(&new).await, "a live token is never pruned");
+    drop(app);
+    let app = spawn_app(cfg()).await;
+    assert_eq!(status(&app, &old).await, 404, "forgotten for good");
+    assert_eq!(status(&app, &new).await, 200);
+}

@@ -99,6 +99,9 @@ pub struct Config {
     pub token_lifetime_secs: i64,
     /// Refresh-token lifetime in seconds (14 days in the particle profile).
     pub refresh_lifetime_secs: i64,
+    /// How long, by the mock's clock, a dead token (expired or invalidated, its refresh
+    /// token dead too) keeps its history before it is forgotten (30 days).
+    pub token_retention_secs: i64,
     /// The TOML seed file, if any.
     pub seed_file: Option<PathBuf>,
     /// Largest accepted request body.
@@ -162,6 +165,7 @@ impl Config {
             password_iterations: 10_000,
             token_lifetime_secs: 7_776_000,
             refresh_lifetime_secs: 1_209_600,
+            token_retention_secs: 30 * 86_400,
             seed_file: None,
             body_limit: 1024 * 1024,
             header_timeout: std::time::Duration::from_secs(30),

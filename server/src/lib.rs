@@ -14,7 +14,7 @@
 //!   applied in [`devices::call`]).
 //! - [`journal`]: the last N API requests, for `/__mock/requests`.
 //! - [`listener`]: the HTTP accept loop: header and idle timeouts, the connection cap.
-//! - [`persist`]: the durable snapshot behind `--state-dir`.
+//! - [`persist`]: the snapshot and the append-only journal behind `--state-dir`.
 //! - [`ratelimit`]: the particle cloud's documented rate limits (off by default).
 //! - [`seed`]: the TOML seed file.
 //! - [`state`]: [`AppState`], the shared state behind every route.
@@ -134,11 +134,12 @@ pub async fn run_with_devices(
 }
 
 /// Saves what requests do not save themselves (token uses, device-port changes) once a
-/// second, when something changed.
+/// second, when something changed; forgets long-dead tokens once a minute.
 async fn flush_in_background(state: AppState) {
     let mut tick = tokio::time::interval(std::time::Duration::from_secs(1));
     loop {
         tick.tick().await;
+        state.maintain();
         if state.dirty() {
             if let Err(e) = state.persist().await {
                 tracing::error!("background save failed: {e}");

@@ -136,18 +136,15 @@ impl Seed {
         now: DateTime<Utc>,
     ) -> Result<usize, SeedError> {
         for c in &self.clients {
-            db.clients.insert(
-                c.id.clone(),
-                Client {
-                    id: c.id.clone(),
-                    secret: c.secret.clone(),
-                    name: c.name.clone().unwrap_or_else(|| c.id.clone()),
-                    kind: c.kind.clone(),
-                    redirect_uri: c.redirect_uri.clone(),
-                    scope: c.scope.clone(),
-                    owner: c.owner.clone(),
-                },
-            );
+            db.insert_client(Client {
+                id: c.id.clone(),
+                secret: c.secret.clone(),
+                name: c.name.clone().unwrap_or_else(|| c.id.clone()),
+                kind: c.kind.clone(),
+                redirect_uri: c.redirect_uri.clone(),
+                scope: c.scope.clone(),
+                owner: c.owner.clone(),
+            });
         }
         let mut added = 0;
         for u in &self.users {
@@ -257,7 +254,7 @@ mod tests {
         assert_eq!(t.expires_at, None);
         assert_eq!(t.client_id, "spark");
         assert_eq!(
-            db.clients["my-app"].owner.as_deref(),
+            db.clients()["my-app"].owner.as_deref(),
             Some("demo@example.com")
         );
     }

@@ -6,6 +6,8 @@
 //!   several concurrencies: calls per second, p50 and p99 latency.
 //! - `events`: publish-to-receive latency over SSE with many subscribers (`--baseline`: the
 //!   same fan-out over bare TCP first).
+//! - `grants`: durable password grants with `--state-dir` after histories of N tokens:
+//!   p50/p99, so a write's cost can be compared across history sizes.
 //!
 //! Build with `--profile perf` (release with fat LTO): debug builds are 10-50x slower.
 
@@ -13,7 +15,9 @@ mod calls;
 mod cloud;
 mod events;
 mod fleet;
+mod grants;
 
+use std::path::PathBuf;
 use std::time::Duration;
 
 use clap::{Args, Subcommand};
@@ -66,6 +70,21 @@ pub enum Which {
         #[arg(long, default_value_t = 1)]
         runs: usize,
     },
+    /// Durable password grants after histories of N saved tokens.
+    Grants {
+        /// Where each size's fresh state directory is made (and removed after).
+        #[arg(long)]
+        state_dir: PathBuf,
+        /// History sizes: tokens saved before measuring.
+        #[arg(long, value_delimiter = ',', default_value = "100,10000")]
+        tokens: Vec<usize>,
+        /// Password grants measured at each size and concurrency.
+        #[arg(long, default_value_t = 1000)]
+        grants: usize,
+        /// Concurrent clients (several share one fsync).
+        #[arg(long, value_delimiter = ',', default_value = "1,8")]
+        concurrency: Vec<usize>,
+    },
 }
 
 pub async fn run(opts: BenchOpts) -> anyhow::Result<()> {
@@ -92,6 +111,12 @@ pub async fn run(opts: BenchOpts) -> anyhow::Result<()> {
             let gap = Duration::from_millis(gap_ms);
             events::run(subscribers, events, gap, baseline, runs).await
         }
+        Which::Grants {
+            state_dir,
+            tokens,
+            grants,
+            concurrency,
+        } => grants::run(&state_dir, &tokens, grants, &concurrency).await,
     }
 }
 

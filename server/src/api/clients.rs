@@ -33,7 +33,7 @@ fn with_secret(c: &Client) -> Value {
 pub async fn list(State(state): State<AppState>, req: ApiRequest) -> Result<Response, ApiError> {
     let actor = particle_only(&state, &req)?;
     let clients: Vec<Value> = state.db_read(|db| {
-        db.clients
+        db.clients()
             .values()
             .filter(|c| c.owner.as_deref() == Some(actor.user.username.as_str()))
             .map(summary)
@@ -67,7 +67,7 @@ pub async fn create(State(state): State<AppState>, req: ApiRequest) -> Result<Re
     }
     let client = state.db(|db| {
         let mut id = client_id_for(&name);
-        while db.clients.contains_key(&id) {
+        while db.client(&id).is_some() {
             id = client_id_for(&name);
         }
         let client = Client {
@@ -79,7 +79,7 @@ pub async fn create(State(state): State<AppState>, req: ApiRequest) -> Result<Re
             scope: p.str("scope"),
             owner: Some(actor.user.username.clone()),
         };
-        db.clients.insert(id, client.clone());
+        db.insert_client(client.clone());
         client
     });
     Ok(json_response(
@@ -98,8 +98,7 @@ pub async fn update(
     let p = req.params()?;
     let updated = state.db(|db| {
         let c = db
-            .clients
-            .get_mut(&id)
+            .client_mut(&id)
             .filter(|c| c.owner.as_deref() == Some(actor.user.username.as_str()))?;
         if let Some(n) = p.str("name").filter(|s| !s.trim().is_empty()) {
             c.name = n;
@@ -125,10 +124,9 @@ pub async fn delete(
     let actor = particle_only(&state, &req)?;
     let removed = state.db(|db| {
         let owned = db
-            .clients
-            .get(&id)
+            .client(&id)
             .is_some_and(|c| c.owner.as_deref() == Some(actor.user.username.as_str()));
-        owned && db.clients.remove(&id).is_some()
+        owned && db.remove_client(&id).is_some()
     });
     if !removed {
         return Err(ApiError::message(StatusCode::NOT_FOUND, "Client not found"));

@@ -13,14 +13,13 @@ use crate::api::request::ApiRequest;
 use crate::clock::iso_millis;
 use crate::state::AppState;
 
-/// Saves changed state before the response goes out. A failed save is a 503: the change
-/// happened in memory but is not acknowledged as durable.
+/// Makes changes durable before the response goes out (an fsynced journal append, shared
+/// with concurrent requests). A failed save is a 503: the change happened in memory but is
+/// not acknowledged as durable. Also forgets long-dead tokens once the clock has moved.
 pub async fn persist_changes(State(state): State<AppState>, req: Request, next: Next) -> Response {
     let resp = next.run(req).await;
-    if !state.dirty() {
-        return resp;
-    }
-    match state.persist().await {
+    state.maintain();
+    match state.persist_changes().await {
         Ok(()) => resp,
         Err(e) => {
             tracing::error!("state not saved: {e}");
@@ -39,7 +38,7 @@ pub async fn state(State(state): State<AppState>) -> Response {
     let now = state.clock().now();
     let (users, tokens): (Vec<Value>, Vec<Value>) = state.db_read(|db| {
         let users = db
-            .users
+            .users()
             .values()
             .map(|u| {
                 json!({

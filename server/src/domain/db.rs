@@ -15,8 +15,12 @@ use crate::domain::token::{
 };
 use crate::domain::users::{normalize_username, Client, User};
 
+mod changes;
 mod mfa;
+mod open;
+mod retention;
 
+pub use changes::DbDelta;
 pub use mfa::MFA_TOKEN_LIFETIME_SECS;
 
 /// What a new token should look like.
@@ -59,10 +63,12 @@ pub enum RefreshError {
     Expired,
 }
 
+/// Every mutation goes through a method, which marks what it changed for the journal
+/// (see `changes`).
 #[derive(Clone, Debug, Default, Serialize, Deserialize)]
 pub struct Db {
-    pub users: BTreeMap<String, User>,
-    pub clients: BTreeMap<String, Client>,
+    users: BTreeMap<String, User>,
+    clients: BTreeMap<String, Client>,
     tokens: HashMap<String, TokenRecord>,
     /// Each user's tokens in the order they were issued.
     by_user: HashMap<String, Vec<String>>,
@@ -71,6 +77,10 @@ pub struct Db {
     /// restart asks for the password again.
     #[serde(skip)]
     mfa_challenges: HashMap<String, mfa::MfaChallenge>,
+    #[serde(skip)]
+    changes: changes::Tracker,
+    #[serde(skip)]
+    open: open::OpenIndex,
 }
 
 impl Db {
@@ -78,8 +88,17 @@ impl Db {
         self.users.get(&normalize_username(username))
     }
 
+    /// A user to change (marked as changed).
     pub fn user_mut(&mut self, username: &str) -> Option<&mut User> {
-        self.users.get_mut(&normalize_username(username))
+        let key = normalize_username(username);
+        if self.users.contains_key(&key) {
+            self.mark_user(&key);
+        }
+        self.users.get_mut(&key)
+    }
+
+    pub fn users(&self) -> &BTreeMap<String, User> {
+        &self.users
     }
 
     /// Adds a user; false if the username is taken.
@@ -87,8 +106,39 @@ impl Db {
         if self.users.contains_key(&user.username) {
             return false;
         }
+        self.mark_user(&user.username);
         self.users.insert(user.username.clone(), user);
         true
+    }
+
+    pub fn clients(&self) -> &BTreeMap<String, Client> {
+        &self.clients
+    }
+
+    pub fn client(&self, id: &str) -> Option<&Client> {
+        self.clients.get(id)
+    }
+
+    /// A client to change (marked as changed).
+    pub fn client_mut(&mut self, id: &str) -> Option<&mut Client> {
+        if self.clients.contains_key(id) {
+            self.mark_client(id);
+        }
+        self.clients.get_mut(id)
+    }
+
+    /// Adds or replaces a client.
+    pub fn insert_client(&mut self, client: Client) {
+        self.mark_client(&client.id);
+        self.clients.insert(client.id.clone(), client);
+    }
+
+    pub fn remove_client(&mut self, id: &str) -> Option<Client> {
+        let removed = self.clients.remove(id);
+        if removed.is_some() {
+            self.mark_client(id);
+        }
+        removed
     }
 
     pub fn token(&self, token: &str) -> Option<&TokenRecord> {
@@ -111,7 +161,7 @@ impl Db {
     }
 
     pub fn valid_tokens(&self, username: &str, now: DateTime<Utc>) -> Vec<&TokenRecord> {
-        self.user_tokens(username)
+        self.open_tokens(&normalize_username(username))
             .into_iter()
             .filter(|t| t.is_valid(now))
             .collect()
@@ -246,11 +296,21 @@ impl Db {
     pub fn insert(&mut self, record: TokenRecord) {
         if let Some(r) = &record.refresh_token {
             self.refresh.insert(r.clone(), record.token.clone());
+            self.mark_refresh(r);
         }
-        self.by_user
-            .entry(record.username.clone())
-            .or_default()
-            .push(record.token.clone());
+        self.mark_token(&record.token);
+        match self.tokens.get(&record.token) {
+            Some(old) => {
+                let (user, token) = (old.username.clone(), old.token.clone());
+                self.index_closed(&user, &token);
+            }
+            None => self
+                .by_user
+                .entry(record.username.clone())
+                .or_default()
+                .push(record.token.clone()),
+        }
+        self.index_issued(&record);
         self.tokens.insert(record.token.clone(), record);
     }
 
@@ -259,6 +319,9 @@ impl Db {
         match self.tokens.get_mut(token) {
             Some(t) if t.invalidated.is_none() => {
                 t.invalidated = Some(Invalidation { at: now, reason });
+                let user = t.username.clone();
+                self.index_closed(&user, token);
+                self.mark_token(token);
                 true
             }
             _ => false,
@@ -294,7 +357,7 @@ impl Db {
         let Some(record) = self.tokens.get_mut(token) else {
             return Err(Refusal::Unknown);
         };
-        match record.status(now) {
+        let result = match record.status(now) {
             Status::Valid => {
                 record.record_use(now, route);
                 Ok(record.clone())
@@ -313,7 +376,9 @@ impl Db {
                     Refusal::Invalidated(reason)
                 })
             }
-        }
+        };
+        self.mark_used(token);
+        result
     }
 
     /// Looks up a refresh token for `client_id`. The caller then grants a new token and
@@ -338,7 +403,9 @@ impl Db {
 
     /// Revokes a used refresh token (the library revokes the old one on refresh).
     pub fn retire_refresh(&mut self, refresh_token: &str) {
-        self.refresh.remove(refresh_token);
+        if self.refresh.remove(refresh_token).is_some() {
+            self.mark_refresh(refresh_token);
+        }
     }
 
     /// Changes a user's email, carrying their tokens and clients along. False if the new
@@ -353,18 +420,31 @@ impl Db {
         };
         user.username = to.clone();
         self.users.insert(to.clone(), user);
+        self.mark_user(&from);
+        self.mark_user(&to);
         if let Some(ids) = self.by_user.remove(&from) {
             for t in &ids {
                 if let Some(r) = self.tokens.get_mut(t) {
                     r.username = to.clone();
                 }
+                self.mark_token(t);
             }
             self.by_user.insert(to.clone(), ids);
+            self.index_renamed(&from, &to);
+            self.mark_list(&from);
+            self.mark_list(&to);
         }
-        for c in self.clients.values_mut() {
-            if c.owner.as_deref() == Some(from.as_str()) {
+        let moved: Vec<String> = self
+            .clients
+            .values_mut()
+            .filter(|c| c.owner.as_deref() == Some(from.as_str()))
+            .map(|c| {
                 c.owner = Some(to.clone());
-            }
+                c.id.clone()
+            })
+            .collect();
+        for id in moved {
+            self.mark_client(&id);
         }
         true
     }
@@ -375,6 +455,7 @@ impl Db {
         if self.users.remove(&key).is_none() {
             return false;
         }
+        self.mark_user(&key);
         self.invalidate_all(&key, Reason::UserDeleted, now);
         true
     }

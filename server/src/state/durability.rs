@@ -1,11 +1,92 @@
 //! Reset, reload and persistence of the shared state: returning to the seed, re-reading it,
-//! and saving snapshots so every acknowledged change survives a restart.
+//! committing changes to the journal so every acknowledged change survives a restart, and
+//! forgetting tokens dead for longer than the retention window.
 
 use std::sync::atomic::Ordering;
+use std::time::{Duration as StdDuration, Instant};
+
+use chrono::Duration;
 
 use super::{fresh_db, AppState};
-use crate::persist::{PersistError, Snapshot};
+use crate::clock::Clock;
+use crate::config::{Config, PolicyKind};
+use crate::devices::Registry;
+use crate::domain::db::Db;
+use crate::persist::{Folded, PersistError, Record, Snapshot, Store};
 use crate::seed::{Seed, SeedError};
+
+/// Dead tokens are looked for this often, and whenever the mock's clock moves.
+const PRUNE_EVERY: StdDuration = StdDuration::from_secs(60);
+
+/// What the journal last got, to tell whether anything changed since.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub(super) struct Committed {
+    generation: u64,
+    devices: u64,
+    policy: PolicyKind,
+    clock_secs: i64,
+}
+
+impl Committed {
+    pub(super) fn now(
+        generation: u64,
+        devices: &Registry,
+        policy: PolicyKind,
+        clock: &Clock,
+    ) -> Self {
+        Committed {
+            generation,
+            devices: devices.generation(),
+            policy,
+            clock_secs: clock.offset().num_seconds(),
+        }
+    }
+}
+
+/// When dead tokens were last pruned, and the clock's offset then.
+pub(super) struct Pruned {
+    at: Instant,
+    clock_secs: i64,
+}
+
+impl Pruned {
+    pub(super) fn now(clock: &Clock) -> Self {
+        Pruned {
+            at: Instant::now(),
+            clock_secs: clock.offset().num_seconds(),
+        }
+    }
+}
+
+/// At start-up: prunes dead tokens, then, with a state directory, writes everything as the
+/// snapshot and starts the journal. Returns the store and the database (tracking changes
+/// when there is a store).
+pub(super) fn start_store(
+    config: &Config,
+    folded: Option<Folded>,
+    mut db: Db,
+    policy: PolicyKind,
+    clock: &Clock,
+    devices: &Registry,
+) -> Result<(Option<Store>, Db), PersistError> {
+    db.prune(clock.now(), Duration::seconds(config.token_retention_secs));
+    let (Some(folded), Some(dir)) = (folded, config.state_dir.as_deref()) else {
+        return Ok((None, db));
+    };
+    let snap = Snapshot::new(
+        clock.now(),
+        policy,
+        clock.offset().num_seconds(),
+        db,
+        devices.list(),
+    );
+    let mut snap = snap;
+    let store = Store::start(dir, folded, &mut snap)?;
+    let mut db = snap.db;
+    db.track_changes();
+    devices.take_changes();
+    Ok((Some(store), db))
+}
 
 impl AppState {
     /// Returns accounts, the policy and the clock to the seed; drops the devices'
@@ -13,7 +94,11 @@ impl AppState {
     pub fn reset(&self, keep_devices: bool) -> Result<(), SeedError> {
         let seed = self.seed();
         self.inner.clock.reset();
-        let db = fresh_db(&self.inner.config, &seed, &self.inner.clock)?;
+        let mut db = fresh_db(&self.inner.config, &seed, &self.inner.clock)?;
+        if self.inner.store.is_some() {
+            db.track_changes();
+            db.mark_replaced();
+        }
         *self.inner.db.lock() = db;
         *self.inner.policy.write() = self.inner.config.policy;
         self.inner.generation.fetch_add(1, Ordering::AcqRel);
@@ -39,59 +124,105 @@ impl AppState {
         Ok(added)
     }
 
-    fn snapshot(&self) -> Snapshot {
-        let db = self.inner.db.lock().clone();
-        Snapshot::new(
-            self.inner.clock.now(),
+    fn committed_now(&self) -> Committed {
+        Committed::now(
+            self.inner.generation.load(Ordering::Acquire),
+            &self.inner.devices,
             self.policy(),
-            self.inner.clock.offset().num_seconds(),
-            db,
-            self.inner.devices.list(),
+            &self.inner.clock,
         )
     }
 
-    /// Saves the state now if anything changed (blocking; used at start and shutdown).
-    pub fn save_now(&self) -> Result<(), PersistError> {
+    /// Appends what changed since the last commit to the journal (token uses too when
+    /// `with_uses`); returns the sequence number to wait for.
+    fn commit(&self, store: &Store, with_uses: bool) -> u64 {
+        let mut last = self.inner.committed.lock();
+        if with_uses {
+            self.inner.touched.store(false, Ordering::Release);
+        }
+        // Read before taking the changes: a change made in between is taken now and
+        // committed again (empty) later, never missed.
+        let current = self.committed_now();
+        let db = self.inner.db.lock().take_changes(with_uses);
+        let devices = self.inner.devices.take_changes();
+        let unchanged = db.is_empty()
+            && !devices.cleared
+            && devices.devices.is_empty()
+            && (current.policy, current.clock_secs) == (last.policy, last.clock_secs);
+        *last = current;
+        if unchanged {
+            return store.appended();
+        }
+        let record = Record::new(
+            self.inner.clock.now(),
+            current.policy,
+            current.clock_secs,
+            db,
+            devices,
+        );
+        store.append(record)
+    }
+
+    /// Makes every change acknowledged so far durable (token uses wait for
+    /// [`AppState::persist`]). Called before each response leaves.
+    pub async fn persist_changes(&self) -> Result<(), PersistError> {
         let Some(store) = &self.inner.store else {
             return Ok(());
         };
-        // Taken under the store's lock, so saves land in order and none is older than
-        // the one before it.
-        let mut saved = self.inner.saved.lock();
-        let current = (
-            self.inner.generation.load(Ordering::Acquire),
-            self.inner.devices.generation(),
-        );
-        let touched = self.inner.touched.swap(false, Ordering::AcqRel);
-        if current == *saved && !touched {
-            return Ok(());
-        }
-        store.save(&self.snapshot())?;
-        *saved = current;
-        Ok(())
+        let seq = if *self.inner.committed.lock() != self.committed_now() {
+            self.commit(store, false)
+        } else {
+            store.appended()
+        };
+        store.wait(seq).await
     }
 
-    /// Makes every acknowledged change durable before a response goes out.
+    /// Makes everything durable, token uses and refusals included (once a second and at
+    /// shutdown).
     pub async fn persist(&self) -> Result<(), PersistError> {
-        if self.inner.store.is_none() {
+        let Some(store) = &self.inner.store else {
             return Ok(());
-        }
-        let state = self.clone();
-        tokio::task::spawn_blocking(move || state.save_now())
-            .await
-            .unwrap_or(Ok(()))
+        };
+        let seq = self.commit(store, true);
+        store.wait(seq).await
     }
 
-    /// Whether changes are waiting to be saved.
-    pub fn dirty(&self) -> bool {
-        if self.inner.store.is_none() {
-            return false;
+    /// Stops the journal's writer once everything committed is on disk, waiting for a
+    /// compaction in progress, so another instance can open the directory. Commits after
+    /// this fail (503). Blocking.
+    pub fn close_journal(&self) {
+        if let Some(store) = &self.inner.store {
+            store.close();
         }
-        let saved = *self.inner.saved.lock();
-        let current = (
-            self.inner.generation.load(Ordering::Acquire),
-            self.inner.devices.generation(),
-        );
-        current != saved || self.inner.touched.load(Ordering::Acquire)
+    }
+
+    /// Whether changes are waiting to be committed.
+    pub fn dirty(&self) -> bool {
+        self.inner.store.is_some()
+            && (self.inner.touched.load(Ordering::Acquire)
+                || *self.inner.committed.lock() != self.committed_now())
+    }
+
+    /// Forgets tokens dead for longer than the retention window, when the mock's clock has
+    /// moved or a minute has passed since the last look. Cheap when neither happened.
+    pub fn maintain(&self) {
+        let clock_secs = self.inner.clock.offset().num_seconds();
+        {
+            let mut last = self.inner.pruned.lock();
+            if last.clock_secs == clock_secs && last.at.elapsed() < PRUNE_EVERY {
+                return;
+            }
+            *last = Pruned {
+                at: Instant::now(),
+                clock_secs,
+            };
+        }
+        let now = self.inner.clock.now();
+        let retention = Duration::seconds(self.inner.config.token_retention_secs);
+        let pruned = self.inner.db.lock().prune(now, retention);
+        if pruned > 0 {
+            self.inner.generation.fetch_add(1, Ordering::AcqRel);
+            tracing::info!("forgot {pruned} tokens dead for longer than the retention window");
+        }
     }
 }

@@ -29,6 +29,7 @@ use crate::journal::Journal;
 use crate::persist::{PersistError, Store, SNAPSHOT_FILE};
 use crate::ratelimit::RateLimiter;
 use crate::seed::{Seed, SeedError};
+use durability::{Committed, Pruned};
 
 /// Why the server could not start.
 #[derive(Debug, thiserror::Error)]
@@ -57,12 +58,17 @@ struct Inner {
     faults: Faults,
     /// The seed in force, for `/__mock/reset` and `/__mock/reload`.
     seed: RwLock<Seed>,
+    /// The journal, with `--state-dir`.
     store: Option<Store>,
-    /// Bumped by every change to accounts; compared with what was last saved.
+    /// Bumped by every change to accounts; compared with what was last committed.
     generation: AtomicU64,
-    saved: Mutex<(u64, u64)>,
-    /// Token uses and refusals changed since the last save (flushed in the background).
+    /// What the journal last got; held while a commit takes changes and appends them, so
+    /// records are appended in the order their changes were taken.
+    committed: Mutex<Committed>,
+    /// Token uses and refusals changed since the last commit (flushed in the background).
     touched: AtomicBool,
+    /// When dead tokens were last pruned.
+    pruned: Mutex<Pruned>,
     /// The device port's RSA-2048 key, loaded or generated once (see `server_key`).
     server_key: tokio::sync::OnceCell<Arc<spark_mock_protocol::ServerKey>>,
     /// Keeps the key's directory (a temporary one without `--state-dir`) alive.
@@ -85,18 +91,19 @@ impl AppState {
     /// directory that holds a snapshot, the snapshot wins and the seed is not applied.
     pub fn with_seed(config: Config, seed: &Seed) -> Result<Self, StartError> {
         let clock = Clock::new();
-        let store = config.state_dir.as_deref().map(Store::new).transpose()?;
-        let snapshot = match &store {
-            Some(s) => s.load()?,
-            None => None,
-        };
+        let mut folded = config
+            .state_dir
+            .as_deref()
+            .map(crate::persist::recover)
+            .transpose()?;
+        let snapshot = folded.as_mut().and_then(|f| f.snapshot.take());
         let bus = EventBus::new();
         let devices = Registry::new(bus.clone(), clock.clone());
         let (db, policy) = match snapshot {
             Some(snap) => {
                 let secs = snap.clock_offset_secs;
                 clock.restore_offset_secs(secs).map_err(|e| {
-                    let path = store.as_ref().map(|s| s.dir().join(SNAPSHOT_FILE));
+                    let path = config.state_dir.as_ref().map(|d| d.join(SNAPSHOT_FILE));
                     PersistError::Corrupt {
                         path: path.unwrap_or_default().display().to_string(),
                         message: format!("clock_offset_secs {secs}: {e}"),
@@ -111,6 +118,9 @@ impl AppState {
             }
             None => (fresh_db(&config, seed, &clock)?, config.policy),
         };
+        let (store, db) = durability::start_store(&config, folded, db, policy, &clock, &devices)?;
+        let committed = Committed::now(1, &devices, policy, &clock);
+        let pruned = Pruned::now(&clock);
         let state = AppState {
             inner: Arc::new(Inner {
                 policy: RwLock::new(policy),
@@ -125,15 +135,15 @@ impl AppState {
                 seed: RwLock::new(seed.clone()),
                 store,
                 generation: AtomicU64::new(1),
-                saved: Mutex::new((0, 0)),
+                committed: Mutex::new(committed),
                 touched: AtomicBool::new(false),
+                pruned: Mutex::new(pruned),
                 server_key: tokio::sync::OnceCell::new_with(config.server_key.clone()),
                 key_home: Mutex::new(None),
                 device_addr: Mutex::new(None),
                 config,
             }),
         };
-        state.save_now()?;
         Ok(state)
     }
 
@@ -304,7 +314,7 @@ impl AppState {
 fn fresh_db(config: &Config, seed: &Seed, clock: &Clock) -> Result<Db, SeedError> {
     let mut db = Db::default();
     for c in builtin_clients(&config.build_client_id) {
-        db.clients.insert(c.id.clone(), c);
+        db.insert_client(c);
     }
     seed.apply(&mut db, config, clock.now())?;
     Ok(db)

@@ -38,7 +38,7 @@ fn fingerprint(state: &AppState) -> Fingerprint {
     state.policy().hash(&mut h);
     state.clock().offset().num_seconds().hash(&mut h);
     state.db_read(|db| {
-        db.users.keys().for_each(|u| u.hash(&mut h));
+        db.users().keys().for_each(|u| u.hash(&mut h));
         for t in db.all_tokens() {
             (&t.token, t.is_valid(now), t.invalidated.is_some()).hash(&mut h);
             (t.use_count, t.rejected_count).hash(&mut h);

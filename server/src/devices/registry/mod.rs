@@ -6,11 +6,11 @@ mod commands;
 #[cfg(test)]
 mod tests;
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicU64, Ordering};
 
-use parking_lot::RwLock;
+use parking_lot::{Mutex, RwLock};
 use tokio::sync::mpsc;
 
 use crate::clock::Clock;
@@ -38,11 +38,27 @@ pub enum ProvisionError {
     NotOwner,
 }
 
+#[derive(Default)]
+struct Changed {
+    cleared: bool,
+    ids: BTreeSet<String>,
+}
+
+/// The devices changed since the last [`Registry::take_changes`]: whether the registry was
+/// cleared first, then each changed device as it is now (`None`: gone).
+#[derive(Debug, Default)]
+pub struct DeviceChanges {
+    pub cleared: bool,
+    pub devices: Vec<(String, Option<DeviceInfo>)>,
+}
+
 pub struct Registry {
     devices: RwLock<BTreeMap<String, Entry>>,
     next_conn: AtomicU64,
     /// Bumped by every change that must survive a restart (keys, owners, names, Describe).
     generation: AtomicU64,
+    /// Which devices those changes touched, for the journal (see [`Registry::take_changes`]).
+    changed: Mutex<Changed>,
     bus: EventBus,
     clock: Clock,
 }
@@ -53,6 +69,7 @@ impl Registry {
             devices: RwLock::new(BTreeMap::new()),
             next_conn: AtomicU64::new(1),
             generation: AtomicU64::new(0),
+            changed: Mutex::new(Changed::default()),
             bus,
             clock,
         }
@@ -129,6 +146,29 @@ impl Registry {
         self.generation.load(Ordering::Acquire)
     }
 
+    /// Takes the changes made since the last call, each device as it is now. A change is
+    /// marked after its write lock is released, so a device changed while this runs is
+    /// taken now or by the next call, never lost.
+    pub fn take_changes(&self) -> DeviceChanges {
+        let changed = std::mem::take(&mut *self.changed.lock());
+        let devices = self.devices.read();
+        DeviceChanges {
+            cleared: changed.cleared,
+            devices: changed
+                .ids
+                .into_iter()
+                .map(|id| {
+                    let info = devices.get(&id).map(|e| e.info.clone());
+                    (id, info)
+                })
+                .collect(),
+        }
+    }
+
+    fn mark(&self, id: String) {
+        self.changed.lock().ids.insert(id);
+    }
+
     /// Forgets every device, closing live connections (a reset that drops registrations).
     pub fn clear(&self) {
         let old = std::mem::take(&mut *self.devices.write());
@@ -137,6 +177,7 @@ impl Registry {
                 let _ = c.tx.try_send(Command::Disconnect);
             }
         }
+        self.changed.lock().cleared = true;
         self.generation.fetch_add(1, Ordering::AcqRel);
     }
 
@@ -144,18 +185,26 @@ impl Registry {
     pub fn upsert<R>(&self, id: &str, f: impl FnOnce(&mut DeviceInfo) -> R) -> R {
         self.generation.fetch_add(1, Ordering::AcqRel);
         let id = id.to_ascii_lowercase();
-        let mut devices = self.devices.write();
-        let entry = devices.entry(id.clone()).or_insert_with(|| Entry {
-            info: DeviceInfo::new(&id),
-            conn: None,
-        });
-        f(&mut entry.info)
+        let r = {
+            let mut devices = self.devices.write();
+            let entry = devices.entry(id.clone()).or_insert_with(|| Entry {
+                info: DeviceInfo::new(&id),
+                conn: None,
+            });
+            f(&mut entry.info)
+        };
+        self.mark(id);
+        r
     }
 
     /// Changes an existing device; `None` if it is unknown.
     pub fn update<R>(&self, id: &str, f: impl FnOnce(&mut DeviceInfo) -> R) -> Option<R> {
         self.generation.fetch_add(1, Ordering::AcqRel);
-        self.devices.write().get_mut(id).map(|e| f(&mut e.info))
+        let r = self.devices.write().get_mut(id).map(|e| f(&mut e.info));
+        if r.is_some() {
+            self.mark(id.to_string());
+        }
+        r
     }
 
     /// Registers a device's public key (PEM) without asking who: the admin API and the
@@ -186,7 +235,10 @@ impl Registry {
             conn: None,
         });
         entry.info.public_key_pem = Some(public_key_pem.to_string());
+        drop(devices);
         self.generation.fetch_add(1, Ordering::AcqRel);
+        // Journaled like every other registry change.
+        self.mark(id);
         Ok(())
     }
 

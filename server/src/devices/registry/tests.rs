@@ -155,3 +155,28 @@ fn find_anywhere_prefers_the_callers_own_device_then_any_by_name() {
     );
     assert_eq!(id(reg.find_anywhere("nothing", "a@example.com")), None);
 }
+
+#[test]
+fn changes_are_taken_once_each_as_the_device_is_now_and_a_clear_is_reported() {
+    let (reg, _bus) = registry();
+    let (a, b) = ("0123456789abcdef0123456a", "0123456789abcdef0123456b");
+    reg.upsert(a, |d| d.name = Some("one".into()));
+    reg.upsert(a, |d| d.name = Some("two".into()));
+    assert!(reg.update("ffffffffffffffffffffffff", |_| ()).is_none());
+    let c = reg.take_changes();
+    assert!(!c.cleared);
+    assert_eq!(c.devices.len(), 1, "unknown devices are not marked");
+    assert_eq!(
+        c.devices[0].1.as_ref().unwrap().name.as_deref(),
+        Some("two")
+    );
+    assert!(reg.take_changes().devices.is_empty(), "taken once");
+    reg.upsert(b, |_| ());
+    reg.clear();
+    reg.upsert(a, |d| d.name = Some("three".into()));
+    let c = reg.take_changes();
+    assert!(c.cleared);
+    let by_id: BTreeMap<_, _> = c.devices.into_iter().collect();
+    assert!(by_id[b].is_none(), "gone since the clear");
+    assert_eq!(by_id[a].as_ref().unwrap().name.as_deref(), Some("three"));
+}

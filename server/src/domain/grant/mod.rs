@@ -136,7 +136,7 @@ pub fn authenticate_client(
     if secret.is_empty() {
         return Err(GrantError::MissingSecret);
     }
-    let client = db.clients.get(client_id).cloned();
+    let client = db.client(client_id).cloned();
     if rules.client_check == ClientCheck::Table && !matches!(&client, Some(c) if c.secret == secret)
     {
         return Err(GrantError::ClientInvalid);

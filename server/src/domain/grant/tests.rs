@@ -45,7 +45,7 @@ impl World {
         let mut db = Db::default();
         db.add_user(User::new(U, PasswordHash::new("pw", 1), now));
         for id in ["cli", "other", BUILD] {
-            db.clients.insert(id.into(), Client::builtin(id, "secret"));
+            db.insert_client(Client::builtin(id, "secret"));
         }
         World {
             db: Mutex::new(db),
@@ -284,7 +284,7 @@ async fn client_credentials_act_for_the_owner_or_the_named_customer() {
     let run = |p: TokenParams| token_grant(&w, &r, p, Origin::default());
     let ownerless = form("client_credentials", "cli", &[]);
     assert_eq!(run(ownerless).await.err(), Some(GrantError::Unauthorised));
-    if let Some(c) = w.db.lock().clients.get_mut("cli") {
+    if let Some(c) = w.db.lock().client_mut("cli") {
         c.owner = Some(U.into());
     }
     let owned = run(form("client_credentials", "cli", &[])).await;
