@@ -19,7 +19,7 @@ use std::time::{Duration, Instant};
 use super::clients::Running;
 
 const ROOT: &str = env!("CARGO_MANIFEST_DIR");
-/// The longest `npm ci` may take (about 30 s here; a slow registry takes longer).
+/// The longest `npm ci` may take (1-2 minutes here with an empty npm cache).
 const INSTALL_TIMEOUT: Duration = Duration::from_secs(600);
 /// The longest unpacking Chromium may take (a few seconds).
 const UNPACK_TIMEOUT: Duration = Duration::from_secs(120);
@@ -171,8 +171,8 @@ fn install(dir: &Path) -> Result<(), String> {
             .map_err(|e| format!("cannot copy tests/clients/{file} to {}: {e}", dir.display()))?;
     }
     tell(&format!(
-        "test clients: installing {} into {} with npm ci (first run only; about 100 MB from \
-         the npm registry, 30-60 s)",
+        "test clients: installing {} into {} with npm ci (first run only; about 150 MB from \
+         the npm registry, 1-2 minutes)",
         pinned(dir),
         dir.display()
     ));
