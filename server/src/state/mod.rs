@@ -80,7 +80,8 @@ impl AppState {
     }
 
     /// Builds the state from a configuration and an already parsed seed. With a state
-    /// directory that holds a snapshot, the snapshot wins and the seed is not applied.
+    /// directory that holds a snapshot, the snapshot wins and the seed's accounts are not
+    /// applied; its devices are registered either way.
     pub fn with_seed(config: Config, seed: &Seed) -> Result<Self, StartError> {
         let clock = Clock::new();
         let store = config.state_dir.as_deref().map(Store::new).transpose()?;
@@ -124,6 +125,8 @@ impl AppState {
                 config,
             }),
         };
+        // Even over a snapshot: seeded devices (the demo's cores) bring a new key each start.
+        state.register_seed_devices(seed);
         state.save_now()?;
         Ok(state)
     }
