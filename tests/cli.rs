@@ -190,3 +190,35 @@ async fn sighup_reloads_the_seed_file() {
     let (code, _) = server.terminate();
     assert_eq!(code, Some(0));
 }
+
+/// A user error is one line on stderr and exit status 1, even with `RUST_BACKTRACE` set: no
+/// stack trace, no `Debug` dump.
+#[test]
+fn user_errors_are_one_line_without_a_backtrace() {
+    let missing = common::helpers::temp_dir("missing").join("seed.toml");
+    let path = missing.display().to_string();
+    let out = command(
+        &["serve", "--port", "0", "--seed", &path],
+        &[("RUST_BACKTRACE", "1")],
+    )
+    .output()
+    .expect("run");
+    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(
+        String::from_utf8_lossy(&out.stderr),
+        format!("error: cannot read seed file {path}: No such file or directory (os error 2)\n")
+    );
+
+    let taken = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    let port = taken.local_addr().expect("addr").port().to_string();
+    let out = command(&["demo", "--port", &port], &[("RUST_BACKTRACE", "full")])
+        .output()
+        .expect("run");
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&out.stderr);
+    let prefix = format!("error: cannot listen on 127.0.0.1:{port}: ");
+    assert!(
+        err.starts_with(&prefix) && err.lines().count() == 1,
+        "one line, no backtrace: {err}"
+    );
+}
