@@ -19,7 +19,7 @@ use std::time::{Duration, Instant};
 use super::clients::Running;
 
 const ROOT: &str = env!("CARGO_MANIFEST_DIR");
-/// The longest `npm ci` may take (1-2 minutes here with an empty npm cache).
+/// The longest `npm ci` may take (30 s to 2 minutes here with an empty npm cache).
 const INSTALL_TIMEOUT: Duration = Duration::from_secs(600);
 /// The longest unpacking Chromium may take (a few seconds).
 const UNPACK_TIMEOUT: Duration = Duration::from_secs(120);
@@ -172,7 +172,7 @@ fn install(dir: &Path) -> Result<(), String> {
     }
     tell(&format!(
         "test clients: installing {} into {} with npm ci (first run only; about 150 MB from \
-         the npm registry, 1-2 minutes)",
+         the npm registry, 30 s to 2 minutes)",
         pinned(dir),
         dir.display()
     ));
