@@ -6,6 +6,7 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
+use spark_mock_server::seed::SeedDevice;
 use spark_mock_server::AppState;
 use spark_mock_sim::{
     Behaviour, ConnectOptions, DeviceHandle, DeviceKey, KeySource, SimDevice, VarSource, VarType,
@@ -77,27 +78,58 @@ fn garden() -> spark_mock_sim::SimDeviceBuilder {
         .publish("garden/moisture", Duration::from_secs(15), "${moisture}")
 }
 
-/// Registers both cores for the demo user and connects them to `device_addr`.
-pub async fn start(state: &AppState, device_addr: SocketAddr) -> anyhow::Result<Vec<DeviceHandle>> {
-    let server_key = state.server_key().await?;
-    let key = Arc::new(
-        tokio::task::spawn_blocking(|| DeviceKey::generate(&mut rand::rngs::OsRng)).await??,
-    );
-    let pem = key.public_pem()?;
-    let mut handles = Vec::new();
-    for builder in [coffee(), garden()] {
-        let device = builder.key_source(KeySource::Given(key.clone())).build()?;
-        let id = device.spec().id.to_string();
-        let name = device.spec().name.clone();
-        state.devices().provision(&id, &pem);
-        state.devices().upsert(&id, |d| {
-            d.owner = Some(DEMO_USER.to_string());
-            d.name = name;
-        });
-        handles.push(device.spawn(ConnectOptions::new(
-            device_addr,
-            server_key.public_key().clone(),
-        )));
+/// The demo's cores, built with one fresh key, before the cloud starts: the seed registers
+/// them (so `POST /__mock/reset` registers them again and they reconnect), and [`Cores::start`]
+/// connects them once the device port listens.
+pub struct Cores {
+    /// One key for both: generating a 1024-bit RSA key takes a moment.
+    key: Arc<DeviceKey>,
+    devices: Vec<SimDevice>,
+}
+
+impl Cores {
+    pub async fn new() -> anyhow::Result<Cores> {
+        let key = Arc::new(
+            tokio::task::spawn_blocking(|| DeviceKey::generate(&mut rand::rngs::OsRng)).await??,
+        );
+        let devices = [coffee(), garden()]
+            .into_iter()
+            .map(|b| b.key_source(KeySource::Given(key.clone())).build())
+            .collect::<Result<_, _>>()?;
+        Ok(Cores { key, devices })
     }
-    Ok(handles)
+
+    /// The seed's part: each core's id, key, owner (the demo user) and name.
+    pub fn seed_devices(&self) -> anyhow::Result<Vec<SeedDevice>> {
+        let pem = self.key.public_pem()?;
+        Ok(self
+            .devices
+            .iter()
+            .map(|d| SeedDevice {
+                id: d.spec().id.to_string(),
+                public_key_pem: pem.clone(),
+                owner: Some(DEMO_USER.to_string()),
+                name: d.spec().name.clone(),
+            })
+            .collect())
+    }
+
+    /// Connects the cores to `device_addr`; they live as long as their handles.
+    pub async fn start(
+        self,
+        state: &AppState,
+        device_addr: SocketAddr,
+    ) -> anyhow::Result<Vec<DeviceHandle>> {
+        let server_key = state.server_key().await?;
+        Ok(self
+            .devices
+            .into_iter()
+            .map(|d| {
+                d.spawn(ConnectOptions::new(
+                    device_addr,
+                    server_key.public_key().clone(),
+                ))
+            })
+            .collect())
+    }
 }

@@ -6,6 +6,7 @@ use spark_mock_server::{AppState, Config};
 use tokio::net::TcpListener;
 
 use crate::cli::ServeOpts;
+use crate::demo::Cores;
 
 /// The demo user, shown in the README and the banner.
 pub const DEMO_USER: &str = "demo@spark-mock.local";
@@ -50,14 +51,13 @@ fn config(opts: &ServeOpts) -> Config {
     config
 }
 
-/// Serves until Ctrl-C or SIGTERM. `demo_seed` replaces the seed file and turns on the
-/// demo banner.
-pub async fn serve(opts: ServeOpts, demo_seed: Option<Seed>) -> anyhow::Result<()> {
+/// Serves until Ctrl-C or SIGTERM. `demo` (its seed and cores) replaces the seed file,
+/// connects the cores and turns on the demo banner.
+pub async fn serve(opts: ServeOpts, demo: Option<(Seed, Cores)>) -> anyhow::Result<()> {
     let config = config(&opts);
-    let banner = demo_seed.is_some();
-    let state = match demo_seed {
-        Some(seed) => AppState::with_seed(config.clone(), &seed)?,
-        None => AppState::new(config.clone())?,
+    let (state, cores) = match demo {
+        Some((seed, cores)) => (AppState::with_seed(config.clone(), &seed)?, Some(cores)),
+        None => (AppState::new(config.clone())?, None),
     };
     let listener = TcpListener::bind((opts.host.as_str(), opts.port))
         .await
@@ -80,12 +80,13 @@ pub async fn serve(opts: ServeOpts, demo_seed: Option<Seed>) -> anyhow::Result<(
     say!("spark-mock devices listening on tcp://{device_addr} (auto-provisioning {auto})");
     // The demo's cores connect as soon as the device port serves; their handles live as long
     // as the server does.
-    let _cores = if banner {
-        let cores = crate::demo::start(&state, device_addr).await?;
-        print_demo_banner(&format!("http://{addr}"));
-        cores
-    } else {
-        Vec::new()
+    let _cores = match cores {
+        Some(cores) => {
+            let handles = cores.start(&state, device_addr).await?;
+            print_demo_banner(&format!("http://{addr}"));
+            handles
+        }
+        None => Vec::new(),
     };
     spark_mock_server::run_with_devices(listener, Some(devices), state, shutdown).await?;
     say!("spark-mock stopped");
@@ -107,9 +108,12 @@ pub async fn demo(opts: ServeOpts) -> anyhow::Result<()> {
             client: "spark".to_string(),
             expires_in: Some(0),
         }],
+        builtin: true,
         ..SeedUser::default()
     });
-    serve(opts, Some(seed)).await
+    let cores = Cores::new().await?;
+    seed.devices.extend(cores.seed_devices()?);
+    serve(opts, Some((seed, cores))).await
 }
 
 fn print_demo_banner(url: &str) {

@@ -1,65 +1,43 @@
 //! The web pages in a real browser: starts a server in-process (a user, a connected
-//! device) and runs `tests/browser/dashboard.mjs`, which drives Debian's headless Chromium
-//! with playwright-core through Build and the console, and saves a screenshot of the console
+//! device) and runs `tests/browser/dashboard.mjs`, which drives headless Chromium with
+//! playwright-core through Build and the console, and saves a screenshot of the console
 //! (`target/dashboard.png`, or `$SPARK_MOCK_SCREENSHOT`).
 //!
-//! Needs `/usr/bin/chromium` (Debian's `chromium`), `node`, and playwright-core in
-//! `target/clients` (`npm install --prefix target/clients playwright-core@1`); `.ci/run`
-//! installs them. Missing any of them fails the test with the fix, unless
-//! `SPARK_MOCK_SKIP_BROWSER=1` says to skip it on purpose.
+//! The browser and playwright-core come from the repository's npm lock file, installed into
+//! `target/clients` with the conformance suites' clients (`common::install`): Chromium ships
+//! inside the @sparticuz/chromium package, so no root and no apt. `SPARK_MOCK_CHROMIUM`
+//! names another Chromium (e.g. Debian's `/usr/bin/chromium`). Missing node or npm fails the
+//! test with the fix, unless `SPARK_MOCK_SKIP_BROWSER=1` says to skip it on purpose.
 
 mod common;
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::Command;
 use std::time::Duration;
 
 use common::fake_device::{connect_fake_device, DEVICE_ID};
 use common::helpers::{config, spawn_with_user, PASSWORD, USER};
+use common::install;
 use spark_mock_server::Profile;
 
 const ROOT: &str = env!("CARGO_MANIFEST_DIR");
-
-/// What the browser test needs, or why it cannot run.
-fn prerequisites() -> Result<(PathBuf, PathBuf), String> {
-    let chromium = PathBuf::from(
-        std::env::var("SPARK_MOCK_CHROMIUM").unwrap_or_else(|_| "/usr/bin/chromium".into()),
-    );
-    if !chromium.exists() {
-        return Err(format!(
-            "{} is missing: install Debian's chromium (apt-get install -y chromium chromium-driver)",
-            chromium.display()
-        ));
-    }
-    let node = Command::new("node").arg("--version").output();
-    if !node.is_ok_and(|o| o.status.success()) {
-        return Err("node is missing: install Node.js 18 or later".into());
-    }
-    let clients = std::env::var("SPARK_MOCK_CLIENTS_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|_| Path::new(ROOT).join("target").join("clients"));
-    if !clients.join("node_modules/playwright-core").is_dir() {
-        return Err(format!(
-            "playwright-core is missing from {}: npm install --prefix {} playwright-core@1",
-            clients.display(),
-            clients.display()
-        ));
-    }
-    Ok((chromium, clients))
-}
+const SKIP_VAR: &str = "SPARK_MOCK_SKIP_BROWSER";
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn build_and_the_console_work_in_headless_chromium() {
-    if std::env::var("SPARK_MOCK_SKIP_BROWSER").as_deref() == Ok("1") {
-        eprintln!("SPARK_MOCK_SKIP_BROWSER=1: the browser test is skipped");
+    if install::skip_requested(SKIP_VAR) {
+        install::tell(&format!(
+            "build_and_the_console_work_in_headless_chromium: SKIPPED, because {SKIP_VAR} is set"
+        ));
         return;
     }
-    let (chromium, clients) = match prerequisites() {
-        Ok(p) => p,
-        Err(why) => panic!(
-            "the browser test cannot run: {why} (or set SPARK_MOCK_SKIP_BROWSER=1 to skip it)"
-        ),
-    };
+    let clients = tokio::task::spawn_blocking(install::ensure)
+        .await
+        .expect("install thread")
+        .unwrap_or_else(|why| {
+            panic!("the browser test cannot run: {why} (or set {SKIP_VAR}=1 to skip it)")
+        });
+    let browser = install::browser(&clients);
     let app = spawn_with_user(config(Profile::Spark2014)).await;
     let _device = connect_fake_device(&app.state, USER, "lamp");
     // Into target/ by default, so a test run leaves the checkout clean; the README's copy is
@@ -77,8 +55,9 @@ async fn build_and_the_console_work_in_headless_chromium() {
         .env("SPARK_MOCK_USER", USER)
         .env("SPARK_MOCK_PASSWORD", PASSWORD)
         .env("SPARK_MOCK_DEVICE", DEVICE_ID)
-        .env("SPARK_MOCK_CHROMIUM", &chromium)
+        .env("SPARK_MOCK_CHROMIUM", &browser.executable)
         .env("SPARK_MOCK_CLIENTS_DIR", &clients)
+        .envs(browser.env.iter().map(|(k, v)| (k, v)))
         .env("SPARK_MOCK_SCREENSHOT", &screenshot);
     // The server runs on this runtime's other threads while node waits here.
     let run = tokio::task::spawn_blocking(move || cmd.output());

@@ -191,62 +191,34 @@ async fn sighup_reloads_the_seed_file() {
     assert_eq!(code, Some(0));
 }
 
-/// `demo` seeds the demo user and token and connects two simulated cores that answer the
-/// banner's curl lines.
-#[tokio::test]
-async fn demo_runs_two_cores_that_answer_the_banner_lines() {
-    let server = start(&["demo", "--port", "0", "--password-iterations", "1"], &[]);
-    let token = "5ee0de7000000000000000000000000000000001";
-    let http = reqwest::Client::new();
-    let mut connected = 0;
-    for _ in 0..300 {
-        let list: serde_json::Value = http
-            .get(format!("{}/v1/devices", server.base))
-            .bearer_auth(token)
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
-        connected = list
-            .as_array()
-            .unwrap()
-            .iter()
-            .filter(|d| d["connected"] == true)
-            .count();
-        if connected == 2 {
-            break;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-    }
-    assert_eq!(connected, 2, "coffee and garden come online");
-    let r: serde_json::Value = http
-        .post(format!("{}/v1/devices/coffee/brew", server.base))
-        .bearer_auth(token)
-        .form(&[("arg", "espresso")])
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    assert_eq!(r["return_value"], 1);
-    let v: serde_json::Value = http
-        .get(format!("{}/v1/devices/coffee/temperature", server.base))
-        .bearer_auth(token)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    assert!(
-        v["result"]
-            .as_f64()
-            .is_some_and(|t| (18.0..=26.0).contains(&t)),
-        "{v}"
+/// A user error is one line on stderr and exit status 1, even with `RUST_BACKTRACE` set: no
+/// stack trace, no `Debug` dump.
+#[test]
+fn user_errors_are_one_line_without_a_backtrace() {
+    let missing = common::helpers::temp_dir("missing").join("seed.toml");
+    let path = missing.display().to_string();
+    let out = command(
+        &["serve", "--port", "0", "--seed", &path],
+        &[("RUST_BACKTRACE", "1")],
+    )
+    .output()
+    .expect("run");
+    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(
+        String::from_utf8_lossy(&out.stderr),
+        format!("error: cannot read seed file {path}: No such file or directory (os error 2)\n")
     );
-    let (code, _) = server.terminate();
-    assert_eq!(code, Some(0));
+
+    let taken = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    let port = taken.local_addr().expect("addr").port().to_string();
+    let out = command(&["demo", "--port", &port], &[("RUST_BACKTRACE", "full")])
+        .output()
+        .expect("run");
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&out.stderr);
+    let prefix = format!("error: cannot listen on 127.0.0.1:{port}: ");
+    assert!(
+        err.starts_with(&prefix) && err.lines().count() == 1,
+        "one line, no backtrace: {err}"
+    );
 }

@@ -7,7 +7,8 @@ mod common;
 use common::helpers::*;
 use reqwest::Method;
 use serde_json::json;
-use spark_mock_server::{Config, Profile};
+use spark_mock_server::seed::{Seed, SeedDevice, SeedUser};
+use spark_mock_server::{AppState, Config, Profile};
 
 fn seeded(profile: Profile, seed: &str) -> Config {
     let dir = temp_dir("seed");
@@ -132,6 +133,53 @@ async fn reload_reads_new_users_from_the_seed_file() {
         r.json["error"].as_str().unwrap().contains("seed.toml"),
         "{}",
         r.text
+    );
+}
+
+/// What the seed is given in code (the demo's user and cores) stays part of it: a reload of
+/// the file keeps it, and a reset after the reload registers the devices again.
+#[tokio::test]
+async fn a_reload_keeps_the_seed_given_in_code_and_a_reset_restores_it() {
+    let config = seeded(Profile::Spark2014, SEED);
+    let mut seed = Seed::from_file(config.seed_file.as_ref().unwrap()).unwrap();
+    seed.users.push(SeedUser {
+        username: "builtin@example.com".into(),
+        password: "pw".into(),
+        builtin: true,
+        ..SeedUser::default()
+    });
+    seed.devices.push(SeedDevice {
+        id: "0123456789abcdef01234567".into(),
+        public_key_pem: "the core's key".into(),
+        owner: Some("builtin@example.com".into()),
+        name: Some("core".into()),
+    });
+    let app = spawn_state(AppState::with_seed(config, &seed).unwrap()).await;
+    let r = app.send(app.req(Method::POST, "/__mock/reload")).await;
+    expect(&r, 200, json!({"ok": true, "added_users": 0}));
+    let r = app.send(app.req(Method::POST, "/__mock/reset")).await;
+    expect(&r, 200, json!({"ok": true, "kept_devices": false}));
+    let s = app.get_json("/__mock/state").await;
+    let users: Vec<&str> = s["users"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|u| u["username"].as_str().unwrap())
+        .collect();
+    assert_eq!(users, ["builtin@example.com", USER], "{s}");
+    let d = app.state.devices().get("0123456789abcdef01234567");
+    let d = d.expect("the seeded device is registered again");
+    assert_eq!(
+        (
+            d.owner.as_deref(),
+            d.name.as_deref(),
+            d.public_key_pem.as_deref()
+        ),
+        (
+            Some("builtin@example.com"),
+            Some("core"),
+            Some("the core's key")
+        )
     );
 }
 

@@ -95,6 +95,7 @@ impl LocalServer {
                 })
                 .collect(),
             clients: Vec::new(),
+            devices: Vec::new(),
         };
         let http = bind("127.0.0.1:0".parse().expect("addr")).await?;
         let devices = bind("127.0.0.1:0".parse().expect("addr")).await?;

@@ -48,6 +48,21 @@ pub struct Seed {
     pub users: Vec<SeedUser>,
     #[serde(default)]
     pub clients: Vec<SeedClient>,
+    /// Devices registered at start and again by every reset (`/__mock/reset` returns to the
+    /// seed): the demo's built-in cores. Given in code, not read from seed files, and kept
+    /// when the file is reloaded.
+    #[serde(skip)]
+    pub devices: Vec<SeedDevice>,
+}
+
+/// A device the seed registers: its key, and optionally its owner and name.
+#[derive(Clone, Debug)]
+pub struct SeedDevice {
+    /// 24 hex characters.
+    pub id: String,
+    pub public_key_pem: String,
+    pub owner: Option<String>,
+    pub name: Option<String>,
 }
 
 #[derive(Clone, Debug, Default, Deserialize)]
@@ -65,6 +80,9 @@ pub struct SeedUser {
     /// Single-use codes for the recovery-code grant (needs `mfa_otp`).
     #[serde(default)]
     pub mfa_recovery_codes: Vec<String>,
+    /// Given in code (the demo user), not by the seed file: kept when the file is reloaded.
+    #[serde(skip)]
+    pub builtin: bool,
 }
 
 #[derive(Clone, Debug, Deserialize)]

@@ -1,5 +1,6 @@
-// Drives Debian's headless Chromium through the Build IDE and the console with
-// playwright-core (never Playwright's own browser download):
+// Drives headless Chromium through the Build IDE and the console with playwright-core
+// (never Playwright's own browser download; tests/browser.rs passes the Chromium that
+// tests/clients/package-lock.json pins, unpacked in target/clients/chromium):
 //   1. log in to Build and read the token: it is the script's token, still working;
 //   2. a phone login kills the script's token, and the console's timeline shows it die,
 //      with the script's refused use marked;
@@ -10,7 +11,7 @@
 //
 //   node tests/browser/dashboard.mjs <base url>
 // Environment: SPARK_MOCK_USER, SPARK_MOCK_PASSWORD, SPARK_MOCK_DEVICE (id),
-// SPARK_MOCK_CHROMIUM (default /usr/bin/chromium), SPARK_MOCK_CLIENTS_DIR (where
+// SPARK_MOCK_CHROMIUM (the browser; default /usr/bin/chromium), SPARK_MOCK_CLIENTS_DIR (where
 // node_modules/playwright-core is; default <repo>/target/clients), SPARK_MOCK_SCREENSHOT.
 import { createRequire } from "node:module";
 import { mkdtempSync, rmSync } from "node:fs";

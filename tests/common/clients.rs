@@ -1,6 +1,6 @@
 //! The real clients of the conformance suite, particle-cli 3.43.1 and particle-api-js 12.0.3
-//! (client-dialects.md §2, §3): installed from the npm registry into `target/clients` once
-//! (later runs reuse the folder), and run as bounded child processes.
+//! (client-dialects.md §2, §3): installed from the repository's npm lock file into
+//! `target/clients` once (`install`), and run as bounded child processes.
 //!
 //! Node 20 and npm are required. Without them, or when the registry cannot be reached,
 //! every conformance test fails with a message that says so; `SPARK_MOCK_SKIP_CLIENTS=1`
@@ -9,17 +9,14 @@
 use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
-use std::sync::OnceLock;
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
-pub const CLI_VERSION: &str = "3.43.1";
-pub const API_JS_VERSION: &str = "12.0.3";
+use super::install;
+
 pub const SKIP_VAR: &str = "SPARK_MOCK_SKIP_CLIENTS";
 /// The longest any one client process may run before it is killed and the test fails.
 pub const TIMEOUT: Duration = Duration::from_secs(60);
-/// The longest `npm install` may take (it takes about 30 s).
-const INSTALL_TIMEOUT: Duration = Duration::from_secs(600);
 
 /// The installed clients.
 #[derive(Clone, Debug)]
@@ -49,185 +46,23 @@ impl Clients {
     }
 }
 
-/// The clients, installing them first if needed; `None` when the user opted out with
-/// `SPARK_MOCK_SKIP_CLIENTS=1` (the caller returns early). Panics with a clear message when
-/// Node, npm or the registry is missing. Safe to call from parallel tests and from parallel
-/// test binaries: the install runs once per process, under a lock file.
+/// The clients, installing them first if needed (see `install`); `None` when the user opted
+/// out with `SPARK_MOCK_SKIP_CLIENTS=1` (the caller returns early, and the skip is said on
+/// stderr). Panics with a clear message when Node, npm or the registry is missing.
 pub async fn clients(test: &str) -> Option<Clients> {
-    static CLIENTS: OnceLock<Result<Option<Clients>, String>> = OnceLock::new();
-    let found = tokio::task::spawn_blocking(|| CLIENTS.get_or_init(setup).clone())
+    if install::skip_requested(SKIP_VAR) {
+        install::tell(&format!(
+            "{test}: SKIPPED, because {SKIP_VAR} is set (no real clients run)"
+        ));
+        return None;
+    }
+    let found = tokio::task::spawn_blocking(install::ensure)
         .await
         .expect("install thread");
     match found {
-        Ok(Some(c)) => Some(c),
-        Ok(None) => {
-            eprintln!("{test}: skipped, because {SKIP_VAR} is set (no real clients run)");
-            None
-        }
+        Ok(dir) => Some(Clients { dir }),
         Err(msg) => panic!("{msg}"),
     }
-}
-
-fn skip_requested() -> bool {
-    std::env::var(SKIP_VAR).is_ok_and(|v| !v.is_empty() && v != "0")
-}
-
-fn setup() -> Result<Option<Clients>, String> {
-    if skip_requested() {
-        return Ok(None);
-    }
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("target")
-        .join("clients");
-    let clients = Clients { dir };
-    check_node()?;
-    if installed(&clients).is_ok() {
-        return Ok(Some(clients));
-    }
-    tool_version("npm").map_err(needs_node)?;
-    std::fs::create_dir_all(&clients.dir)
-        .map_err(|e| format!("cannot create {}: {e}", clients.dir.display()))?;
-    // Another test binary may be installing right now: one install at a time, and whoever
-    // gets the lock second finds the packages there.
-    let lock_path = clients.dir.with_file_name("clients.lock");
-    let lock = std::fs::OpenOptions::new()
-        .create(true)
-        .truncate(false)
-        .write(true)
-        .open(&lock_path)
-        .map_err(|e| format!("cannot open {}: {e}", lock_path.display()))?;
-    lock.lock()
-        .map_err(|e| format!("cannot lock {}: {e}", lock_path.display()))?;
-    let result = match installed(&clients) {
-        Ok(()) => Ok(()),
-        Err(_) => install(&clients),
-    };
-    let _ = lock.unlock();
-    result.map(|()| Some(clients))
-}
-
-fn needs_node(detail: String) -> String {
-    format!(
-        "conformance suite needs node and npm: {detail}. Install Node 20 with npm (the suite \
-         installs particle-cli@{CLI_VERSION} and particle-api-js@{API_JS_VERSION} from the npm \
-         registry into target/clients), or set {SKIP_VAR}=1 to skip the real-client tests"
-    )
-}
-
-/// `<tool> --version`, trimmed.
-fn tool_version(tool: &str) -> Result<String, String> {
-    let out = Command::new(tool)
-        .arg("--version")
-        .stdin(Stdio::null())
-        .output()
-        .map_err(|e| format!("`{tool} --version` could not run ({e})"))?;
-    if !out.status.success() {
-        return Err(format!(
-            "`{tool} --version` failed ({}): {}",
-            out.status,
-            String::from_utf8_lossy(&out.stderr).trim()
-        ));
-    }
-    Ok(String::from_utf8_lossy(&out.stdout).trim().to_string())
-}
-
-/// Node 20 or later (particle-cli 3.43.1 is the newest release that runs on Node 20).
-fn check_node() -> Result<(), String> {
-    let version = tool_version("node").map_err(needs_node)?;
-    let major = version
-        .trim_start_matches('v')
-        .split('.')
-        .next()
-        .and_then(|m| m.parse::<u32>().ok());
-    match major {
-        Some(m) if m >= 20 => Ok(()),
-        _ => Err(needs_node(format!(
-            "found node {version}, need 20 or later"
-        ))),
-    }
-}
-
-/// Both packages at their exact versions, and the CLI's launcher. The folder may hold other
-/// packages too (another suite adds its own), so each package is checked by name.
-fn installed(c: &Clients) -> Result<(), String> {
-    for (package, version) in [
-        ("particle-cli", CLI_VERSION),
-        ("particle-api-js", API_JS_VERSION),
-    ] {
-        let manifest = c.node_modules().join(package).join("package.json");
-        let text = std::fs::read_to_string(&manifest)
-            .map_err(|e| format!("{}: {e}", manifest.display()))?;
-        let json: serde_json::Value =
-            serde_json::from_str(&text).map_err(|e| format!("{}: {e}", manifest.display()))?;
-        if json["version"] != version {
-            return Err(format!(
-                "{package} is {} in {}, not {version}",
-                json["version"],
-                c.dir.display()
-            ));
-        }
-    }
-    if !c.particle().exists() {
-        return Err(format!("{} is missing", c.particle().display()));
-    }
-    Ok(())
-}
-
-fn install(c: &Clients) -> Result<(), String> {
-    let args = [
-        "install",
-        "--prefix",
-        &c.dir.to_string_lossy(),
-        "--no-audit",
-        "--no-fund",
-        "--save-exact",
-        &format!("particle-cli@{CLI_VERSION}"),
-        &format!("particle-api-js@{API_JS_VERSION}"),
-    ]
-    .map(|a| a.to_string());
-    eprintln!(
-        "conformance: installing the real clients (about 30 s): npm {}",
-        args.join(" ")
-    );
-    let mut cmd = Command::new("npm");
-    cmd.args(&args);
-    let started = Instant::now();
-    let out = Running::spawn(cmd, None, "npm install").wait_for(INSTALL_TIMEOUT);
-    let failed = |why: String| {
-        format!(
-            "conformance suite could not install particle-cli@{CLI_VERSION} and \
-             particle-api-js@{API_JS_VERSION} from the npm registry into {}: {why}\n\
-             --- npm stdout:\n{}\n--- npm stderr:\n{}\n\
-             Check that node, npm and the registry (`npm config get registry`) are reachable, \
-             or set {SKIP_VAR}=1 to skip the real-client tests",
-            c.dir.display(),
-            tail(&out.stdout),
-            tail(&out.stderr),
-        )
-    };
-    match out.code {
-        Some(0) => {}
-        Some(code) => return Err(failed(format!("`npm install` exited with {code}"))),
-        None if out.timed_out => {
-            return Err(failed(format!(
-                "`npm install` did not finish within {} s and was killed",
-                INSTALL_TIMEOUT.as_secs()
-            )))
-        }
-        None => return Err(failed("`npm install` was killed by a signal".to_string())),
-    }
-    installed(c).map_err(|e| failed(format!("after `npm install`: {e}")))?;
-    eprintln!(
-        "conformance: clients installed in {:.0?}",
-        started.elapsed()
-    );
-    Ok(())
-}
-
-/// The last 40 lines.
-fn tail(s: &str) -> String {
-    let lines: Vec<&str> = s.lines().collect();
-    lines[lines.len().saturating_sub(40)..].join("\n")
 }
 
 /// What a finished client process printed, with ANSI escape sequences removed.

@@ -32,8 +32,12 @@ pub struct TestApp {
 /// Starts a server on port 0 and returns once it is accepting (the listener is bound
 /// before this returns, so no waiting is needed).
 pub async fn spawn_app(config: Config) -> TestApp {
-    let profile = config.profile;
-    let state = AppState::new(config).expect("state");
+    spawn_state(AppState::new(config).expect("state")).await
+}
+
+/// Serves `state` on port 0, as [`spawn_app`].
+pub async fn spawn_state(state: AppState) -> TestApp {
+    let profile = state.config().profile;
     let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
     let addr = listener.local_addr().expect("addr");
     let (tx, rx) = oneshot::channel::<()>();

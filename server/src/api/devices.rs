@@ -132,23 +132,22 @@ pub async fn update(
         if name.is_empty() || name.len() > 63 || is_device_id(&name) {
             return Err(ApiError::bad_request("Invalid device name"));
         }
-        let taken = state
-            .devices()
-            .owned_by(&actor.user.username)
-            .iter()
-            .any(|o| o.id != d.id && o.name.as_deref() == Some(name.as_str()));
-        if taken {
-            // The 2015 cloud's answer to a duplicate name.
-            return Err(ApiError::body(
-                StatusCode::FORBIDDEN,
-                json!({"ok": false, "code": 403, "errors": [{}]}),
-            ));
-        }
-        let renamed = state.devices().update(&d.id, |dev| {
+        let renamed = state.devices().update_unique(&d.id, |dev| {
             dev.name = Some(name.clone());
             dev.clone()
         });
         let renamed = renamed.ok_or_else(|| permission_denied(&actor.token.token))?;
+        let renamed = renamed.map_err(|holder| {
+            tracing::info!(
+                "device {} not renamed: {holder} is already named {name}",
+                d.id
+            );
+            // The 2015 cloud's answer to a duplicate name.
+            ApiError::body(
+                StatusCode::FORBIDDEN,
+                json!({"ok": false, "code": 403, "errors": [{}]}),
+            )
+        })?;
         tracing::info!("device {} renamed to {name}", d.id);
         return Ok(json_response(
             StatusCode::OK,

@@ -53,7 +53,8 @@ pub async fn list(State(state): State<AppState>) -> Response {
 
 /// `POST /__mock/devices` with `{"id", "public_key_pem", "owner"?, "name"?}`: provisions the
 /// key and, when given, claims the device for `owner` (an existing user) and names it.
-/// Answers the device record.
+/// Answers the device record; `409` when the owner already has another device of that name
+/// (the name would then resolve to only one of them).
 pub async fn create(State(state): State<AppState>, req: ApiRequest) -> Result<Response, ApiError> {
     let params = req.params()?;
     let id = params
@@ -79,7 +80,7 @@ pub async fn create(State(state): State<AppState>, req: ApiRequest) -> Result<Re
         None => None,
     };
     let name = params.str("name").filter(|n| !n.trim().is_empty());
-    let device = state.devices().upsert(&id, |d| {
+    let registered = state.devices().upsert_unique(&id, |d| {
         d.public_key_pem = Some(pem);
         if owner.is_some() {
             d.owner = owner;
@@ -89,6 +90,20 @@ pub async fn create(State(state): State<AppState>, req: ApiRequest) -> Result<Re
         }
         d.clone()
     });
+    let device = registered.map_err(|holder| {
+        // The device that has the name says whose name it is.
+        let (owner, name) = state
+            .devices()
+            .get(&holder)
+            .map(|d| (d.owner.unwrap_or_default(), d.name.unwrap_or_default()))
+            .unwrap_or_default();
+        let message = format!(
+            "{owner} already has a device named {name} ({holder}): names are unique per \
+             owner, so {id} was not registered"
+        );
+        tracing::warn!("POST /__mock/devices refused: {message}");
+        ApiError::message(StatusCode::CONFLICT, message)
+    })?;
     tracing::info!("{id}: registered through /__mock/devices");
     Ok(json_response(StatusCode::OK, &device_json(&device)))
 }

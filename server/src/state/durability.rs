@@ -89,8 +89,9 @@ pub(super) fn start_store(
 }
 
 impl AppState {
-    /// Returns accounts, the policy and the clock to the seed; drops the devices'
-    /// registrations too unless `keep_devices`. Journal, faults and rate limits are cleared.
+    /// Returns accounts, the policy and the clock to the seed; unless `keep_devices`, drops
+    /// the devices' registrations too and registers the seed's devices again. Journal, faults
+    /// and rate limits are cleared.
     pub fn reset(&self, keep_devices: bool) -> Result<(), SeedError> {
         let seed = self.seed();
         self.inner.clock.reset();
@@ -107,17 +108,33 @@ impl AppState {
         self.inner.limiter.reset();
         if !keep_devices {
             self.inner.devices.clear();
+            // Seeded devices are part of the seed: registered again, they reconnect.
+            register_seed_devices(&self.inner.devices, &seed);
         }
         Ok(())
     }
 
+
     /// Re-reads the seed file and adds what is new in it (users, their tokens, clients),
-    /// updating the passwords of users it names. Connections are untouched.
+    /// updating the passwords of users it names; users and devices given in code stay in
+    /// the seed. Connections are untouched.
     pub fn reload_seed(&self) -> Result<usize, SeedError> {
-        let seed = match &self.inner.config.seed_file {
+        let mut seed = match &self.inner.config.seed_file {
             Some(path) => Seed::from_file(path)?,
             None => return Ok(0),
         };
+        // What was given in code (the demo's user and cores) stays part of the seed.
+        let old = self.seed();
+        for u in old.users.into_iter().filter(|u| u.builtin) {
+            let name = crate::domain::users::normalize_username(&u.username);
+            let named = |f: &crate::seed::SeedUser| {
+                crate::domain::users::normalize_username(&f.username) == name
+            };
+            if !seed.users.iter().any(named) {
+                seed.users.push(u);
+            }
+        }
+        seed.devices = old.devices;
         let now = self.inner.clock.now();
         let added = self.db(|db| seed.merge(db, &self.inner.config, now))?;
         *self.inner.seed.write() = seed;
@@ -224,5 +241,16 @@ impl AppState {
             self.inner.generation.fetch_add(1, Ordering::AcqRel);
             tracing::info!("forgot {pruned} tokens dead for longer than the retention window");
         }
+    }
+}
+
+/// Registers (or re-registers) the seed's devices with their keys, owners and names.
+pub(crate) fn register_seed_devices(devices: &Registry, seed: &Seed) {
+    for d in &seed.devices {
+        devices.upsert(&d.id, |info| {
+            info.public_key_pem = Some(d.public_key_pem.clone());
+            info.owner.clone_from(&d.owner);
+            info.name.clone_from(&d.name);
+        });
     }
 }

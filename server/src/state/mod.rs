@@ -88,7 +88,8 @@ impl AppState {
     }
 
     /// Builds the state from a configuration and an already parsed seed. With a state
-    /// directory that holds a snapshot, the snapshot wins and the seed is not applied.
+    /// directory that holds a snapshot, the snapshot wins and the seed's accounts are not
+    /// applied; its devices are registered either way.
     pub fn with_seed(config: Config, seed: &Seed) -> Result<Self, StartError> {
         let clock = Clock::new();
         let mut folded = config
@@ -118,6 +119,9 @@ impl AppState {
             }
             None => (fresh_db(&config, seed, &clock)?, config.policy),
         };
+        // Even over a snapshot: seeded devices (the demo's cores) bring a new key each start,
+        // and the snapshot written at start holds it.
+        durability::register_seed_devices(&devices, seed);
         let (store, db) = durability::start_store(&config, folded, db, policy, &clock, &devices)?;
         let committed = Committed::now(1, &devices, policy, &clock);
         let pruned = Pruned::now(&clock);

@@ -228,15 +228,16 @@ async fn mock_routes_describe_the_port_and_register_devices() {
     assert_eq!(body["public_key_pem"], json!(server_pem));
 
     let id = new_id();
-    let register = |owner: &str| {
+    let register_as = |id: String, owner: &str| {
         json!({
-            "id": id.to_hex(),
+            "id": id,
             "public_key_pem": device_key().public_pem().expect("pem"),
             "owner": owner,
             "name": "sim1",
         })
         .to_string()
     };
+    let register = |owner: &str| register_as(id.to_hex(), owner);
     let json_body = |b: String| Some(("application/json", b));
     let (status, _) = call(
         &port.state,
@@ -261,6 +262,38 @@ async fn mock_routes_describe_the_port_and_register_devices() {
     assert_eq!(
         (&body["owner"], &body["name"]),
         (&json!(OWNER), &json!("sim1"))
+    );
+    // Registering it again is fine; a second device of the owner's named sim1 is not, or
+    // "sim1" would silently mean one of them.
+    let (status, body) = call(
+        &port.state,
+        Method::POST,
+        "/__mock/devices",
+        json_body(register(OWNER)),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let other = new_id().to_hex();
+    let (status, body) = call(
+        &port.state,
+        Method::POST,
+        "/__mock/devices",
+        json_body(register_as(other.clone(), OWNER)),
+    )
+    .await;
+    let text = format!(
+        "{OWNER} already has a device named sim1 ({}): names are unique per owner, so {other} \
+         was not registered",
+        id.to_hex()
+    );
+    assert_eq!(
+        (status, body),
+        (StatusCode::CONFLICT, json!({"ok": false, "error": text}))
+    );
+    let (_, all) = call(&port.state, Method::GET, "/__mock/devices", None).await;
+    assert!(
+        !all.to_string().contains(&other),
+        "the refused device is not registered: {all}"
     );
 
     let mut dev = Device::connect(&port, id, device_key(), false)

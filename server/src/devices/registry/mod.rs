@@ -197,6 +197,62 @@ impl Registry {
         r
     }
 
+    /// Adds or changes a device like [`Registry::upsert`], unless the change would leave its
+    /// owner with two devices of one name (a name resolves to one device, as on the cloud,
+    /// which refuses a duplicate name per account): then nothing changes and the error is
+    /// the id of the device that has the name.
+    pub fn upsert_unique<R>(
+        &self,
+        id: &str,
+        f: impl FnOnce(&mut DeviceInfo) -> R,
+    ) -> Result<R, String> {
+        self.change_unique(id, true, f)
+            .unwrap_or_else(|| Err(String::new()))
+    }
+
+    /// Changes an existing device like [`Registry::update`] (`None` if it is unknown), with
+    /// [`Registry::upsert_unique`]'s rule.
+    pub fn update_unique<R>(
+        &self,
+        id: &str,
+        f: impl FnOnce(&mut DeviceInfo) -> R,
+    ) -> Option<Result<R, String>> {
+        self.change_unique(id, false, f)
+    }
+
+    fn change_unique<R>(
+        &self,
+        id: &str,
+        create: bool,
+        f: impl FnOnce(&mut DeviceInfo) -> R,
+    ) -> Option<Result<R, String>> {
+        let id = id.to_ascii_lowercase();
+        let mut devices = self.devices.write();
+        let mut info = match devices.get(&id) {
+            Some(e) => e.info.clone(),
+            None if create => DeviceInfo::new(&id),
+            None => return None,
+        };
+        let r = f(&mut info);
+        if let (Some(owner), Some(name)) = (&info.owner, &info.name) {
+            let holder = devices.values().find(|e| {
+                e.info.id != id
+                    && e.info.owner.as_ref() == Some(owner)
+                    && e.info.name.as_ref() == Some(name)
+            });
+            if let Some(holder) = holder {
+                return Some(Err(holder.info.id.clone()));
+            }
+        }
+        let entry = devices.entry(id.clone()).or_insert_with(|| Entry {
+            info: DeviceInfo::new(&id),
+            conn: None,
+        });
+        entry.info = info;
+        self.generation.fetch_add(1, Ordering::AcqRel);
+        Some(Ok(r))
+    }
+
     /// Changes an existing device; `None` if it is unknown.
     pub fn update<R>(&self, id: &str, f: impl FnOnce(&mut DeviceInfo) -> R) -> Option<R> {
         self.generation.fetch_add(1, Ordering::AcqRel);

@@ -180,3 +180,26 @@ fn changes_are_taken_once_each_as_the_device_is_now_and_a_clear_is_reported() {
     assert!(by_id[b].is_none(), "gone since the clear");
     assert_eq!(by_id[a].as_ref().unwrap().name.as_deref(), Some("three"));
 }
+
+#[test]
+fn one_owner_cannot_have_two_devices_of_one_name() {
+    let (reg, _bus) = registry();
+    let (a, b) = ("0123456789abcdef01234567", "0123456789abcdef01234568");
+    let claim = |name: &str, owner: &str| {
+        let (name, owner) = (name.to_string(), owner.to_string());
+        move |d: &mut DeviceInfo| {
+            d.name = Some(name);
+            d.owner = Some(owner);
+        }
+    };
+    assert_eq!(reg.upsert_unique(a, claim("coffee", "u@x")), Ok(()));
+    assert_eq!(
+        reg.upsert_unique(b, claim("coffee", "u@x")),
+        Err(a.to_string())
+    );
+    assert!(reg.get(b).is_none(), "a refused device is not registered");
+    // Another owner may use the name, and a device may keep its own.
+    assert_eq!(reg.upsert_unique(b, claim("coffee", "v@x")), Ok(()));
+    assert_eq!(reg.upsert_unique(a, claim("coffee", "u@x")), Ok(()));
+    assert_eq!(reg.get(b).and_then(|d| d.owner).as_deref(), Some("v@x"));
+}
