@@ -14,6 +14,7 @@
 //! - [`ratelimit`]: the particle cloud's documented rate limits (off by default).
 //! - [`seed`]: the TOML seed file.
 //! - [`state`]: [`AppState`], the shared state behind every route.
+//! - [`webhooks`]: webhooks (particle profile): templates, matching, and the delivery task.
 //! - [`api`]: the HTTP layer, by resource (`oauth`, `access_tokens`, `users`, `clients`,
 //!   `admin`), with every profile-specific shape in `api::profile`.
 //! - [`web`]: the Build web IDE at `/build` and the live console at `/`.
@@ -34,6 +35,7 @@ pub mod ratelimit;
 pub mod seed;
 pub mod state;
 pub mod web;
+pub mod webhooks;
 
 use std::future::Future;
 use std::net::SocketAddr;

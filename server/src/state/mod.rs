@@ -27,6 +27,7 @@ use crate::journal::Journal;
 use crate::persist::{PersistError, Store, SNAPSHOT_FILE};
 use crate::ratelimit::RateLimiter;
 use crate::seed::{Seed, SeedError};
+use crate::webhooks::Webhooks;
 
 /// Why the server could not start.
 #[derive(Debug, thiserror::Error)]
@@ -67,6 +68,8 @@ struct Inner {
     key_home: Mutex<Option<KeyHome>>,
     /// Where the device port listens, while it does.
     device_addr: Mutex<Option<SocketAddr>>,
+    /// Webhooks (particle profile), in memory only.
+    webhooks: Webhooks,
 }
 
 impl AppState {
@@ -128,6 +131,7 @@ impl AppState {
                 server_key: tokio::sync::OnceCell::new_with(config.server_key.clone()),
                 key_home: Mutex::new(None),
                 device_addr: Mutex::new(None),
+                webhooks: Webhooks::default(),
                 config,
             }),
         };
@@ -210,6 +214,10 @@ impl AppState {
 
     pub fn devices(&self) -> &Registry {
         &self.inner.devices
+    }
+
+    pub fn webhooks(&self) -> &Webhooks {
+        &self.inner.webhooks
     }
 
     /// The device port's server key: `Config::server_key` if given, else
