@@ -6,4 +6,5 @@ pub mod clients;
 pub mod devices;
 pub mod fake_device;
 pub mod helpers;
+pub mod receiver;
 pub mod web;
