@@ -1,5 +1,6 @@
 //! The request journal: the last N API requests with who made them and how they ended, so a
-//! test or a person can see what a client actually sent (`GET /__mock/requests`).
+//! test or a person can see what a client actually sent (`GET /__mock/requests`); and the
+//! requests the mock itself sent to webhook targets.
 
 use std::collections::VecDeque;
 use std::sync::Arc;
@@ -11,10 +12,22 @@ use serde::Serialize;
 /// How many requests the journal keeps by default.
 pub const DEFAULT_CAPACITY: usize = 1000;
 
+/// Which way a journaled request went.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum EntryKind {
+    /// A request to the API.
+    #[default]
+    Api,
+    /// A request the mock sent for a webhook; `path` is the target URL.
+    Webhook,
+}
+
 /// One journaled request.
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Default, Serialize)]
 pub struct Entry {
     pub id: u64,
+    pub kind: EntryKind,
     pub at: DateTime<Utc>,
     pub method: String,
     pub path: String,
@@ -31,6 +44,14 @@ pub struct Entry {
     pub fault: Option<String>,
     pub remote_addr: Option<String>,
     pub user_agent: Option<String>,
+    /// A webhook delivery's webhook id, triggering event and failure (a transport error,
+    /// or the error status text); absent on API requests.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub webhook: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub event: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
 }
 
 /// What the handlers learn about a request, filled in while it runs.
@@ -126,8 +147,7 @@ mod tests {
             duration_ms: 0.1,
             rejected: None,
             fault: None,
-            remote_addr: None,
-            user_agent: None,
+            ..Entry::default()
         }
     }
 

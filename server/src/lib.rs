@@ -18,6 +18,7 @@
 //! - [`ratelimit`]: the particle cloud's documented rate limits (off by default).
 //! - [`seed`]: the TOML seed file.
 //! - [`state`]: [`AppState`], the shared state behind every route.
+//! - [`webhooks`]: webhooks (particle profile): templates, matching, and the delivery task.
 //! - [`api`]: the HTTP layer, by resource (`oauth`, `access_tokens`, `users`, `clients`,
 //!   `devices`, `calls`, `admin`), with every profile-specific shape, and each era's grant
 //!   rules, in `api::profile`.
@@ -40,6 +41,7 @@ pub mod ratelimit;
 pub mod seed;
 pub mod state;
 pub mod web;
+pub mod webhooks;
 
 use std::future::Future;
 

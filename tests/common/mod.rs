@@ -7,4 +7,5 @@ pub mod devices;
 pub mod fake_device;
 pub mod helpers;
 pub mod install;
+pub mod receiver;
 pub mod web;

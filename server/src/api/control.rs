@@ -115,6 +115,8 @@ pub async fn reset(State(state): State<AppState>, req: ApiRequest) -> Result<Res
     state
         .reset(keep)
         .map_err(|e| ApiError::message(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()))?;
+    // Webhooks belong to accounts, which the reset replaces.
+    state.webhooks().clear();
     tracing::info!(
         "state reset to the seed (devices {})",
         if keep { "kept" } else { "dropped" }

@@ -49,6 +49,7 @@ pub async fn record(State(state): State<AppState>, mut req: Request, next: Next)
         fault: note.fault,
         remote_addr,
         user_agent,
+        ..Entry::default()
     });
     resp
 }

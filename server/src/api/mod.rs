@@ -20,6 +20,7 @@ pub mod profile;
 pub mod provisioning;
 pub mod request;
 pub mod users;
+pub mod webhooks;
 
 use axum::extract::{Request, State};
 use axum::http::{header, HeaderValue, Method, StatusCode};
@@ -58,6 +59,7 @@ pub fn app(state: AppState) -> Router {
             put(clients::update).delete(clients::delete),
         )
         .route("/provisioning/{id}", post(provisioning::provision))
+        .merge(webhook_routes())
         .merge(device_routes());
     let mock = Router::new()
         .route("/health", get(admin::health))
@@ -123,6 +125,29 @@ pub fn app(state: AppState) -> Router {
         ))
         .layer(middleware::from_fn(cors))
         .with_state(state)
+}
+
+/// `/v1/webhooks…` and `/v1/integrations…` (particle).
+fn webhook_routes() -> Router<AppState> {
+    Router::new()
+        .route(
+            "/webhooks",
+            get(webhooks::list_webhooks).post(webhooks::create_webhook),
+        )
+        .route(
+            "/webhooks/{id}",
+            get(webhooks::get_webhook).delete(webhooks::delete_webhook),
+        )
+        .route(
+            "/integrations",
+            get(webhooks::list_integrations).post(webhooks::create_integration),
+        )
+        .route(
+            "/integrations/{id}",
+            get(webhooks::get_integration)
+                .put(webhooks::update_integration)
+                .delete(webhooks::delete_integration),
+        )
 }
 
 /// `/v1/devices…` and `/v1/events…`. Static segments (`events`, `ping`) win over `{name}`,

@@ -189,6 +189,7 @@ pub async fn delete(State(state): State<AppState>, req: ApiRequest) -> Result<Re
     }
     let now = state.clock().now();
     state.db(|db| db.delete_user(&actor.user.username, now));
+    state.webhooks().remove_owner(&actor.user.username);
     Ok(json_response(
         StatusCode::OK,
         &json!({"ok": true, "message": "User's account has been deleted."}),

@@ -30,6 +30,7 @@ use crate::persist::{PersistError, Store, SNAPSHOT_FILE};
 use crate::ratelimit::RateLimiter;
 use crate::seed::{Seed, SeedError};
 use durability::{Committed, Pruned};
+use crate::webhooks::Webhooks;
 
 /// Why the server could not start.
 #[derive(Debug, thiserror::Error)]
@@ -75,6 +76,8 @@ struct Inner {
     key_home: Mutex<Option<KeyHome>>,
     /// Where the device port listens, while it does.
     device_addr: Mutex<Option<SocketAddr>>,
+    /// Webhooks (particle profile), in memory only.
+    webhooks: Webhooks,
 }
 
 impl AppState {
@@ -145,6 +148,7 @@ impl AppState {
                 server_key: tokio::sync::OnceCell::new_with(config.server_key.clone()),
                 key_home: Mutex::new(None),
                 device_addr: Mutex::new(None),
+                webhooks: Webhooks::default(),
                 config,
             }),
         };
@@ -238,6 +242,10 @@ impl AppState {
             c.profile,
             c.device_timeout,
         )
+    }
+
+    pub fn webhooks(&self) -> &Webhooks {
+        &self.inner.webhooks
     }
 
     /// The device port's server key: `Config::server_key` if given, else

@@ -235,17 +235,22 @@
     const r = await getJson("/__mock/requests");
     const rows = r.requests.filter((q) => !OWN_PATHS.test(q.path)).slice(-MAX_REQUESTS).reverse();
     $("requests-body").replaceChildren(...rows.map((q) => {
-      const note = q.rejected ? "refused: " + q.rejected : q.fault ? "fault " + q.fault : "";
+      // Requests the mock sent to a webhook target: an arrow, the target URL, and the
+      // event that triggered it (or why it failed; status 0 means no answer at all).
+      const hook = q.kind === "webhook";
+      const note = hook ? (q.error || "webhook " + q.webhook + " for " + q.event)
+        : q.rejected ? "refused: " + q.rejected : q.fault ? "fault " + q.fault : "";
       const shortNote = note.replace(/ at \d{4}-\d\d-\d\dT[^ ]*Z$/, "");
       const who = q.client || q.user || "";
-      return el("tr", { class: (q.rejected ? "rejected " : "") + (q.status >= 400 ? "failed" : "") },
+      const failed = q.status >= 400 || (hook && q.error);
+      return el("tr", { class: (q.rejected ? "rejected " : "") + (hook ? "outgoing " : "") + (failed ? "failed" : "") },
         el("td", { class: "time", text: fmtTime(q.at) }),
-        el("td", { class: "path", title: (q.method + " " + q.path + " " + (q.user_agent || "")).trim() },
-          el("b", { class: "method", text: q.method }), " " + q.path),
-        el("td", { class: "status s" + String(q.status)[0], text: q.status }),
+        el("td", { class: "path", title: ((hook ? "webhook → " : "") + q.method + " " + q.path + " " + (q.user_agent || "")).trim() },
+          el("b", { class: "method", text: (hook ? "→ " : "") + q.method }), " " + q.path),
+        el("td", { class: "status s" + String(q.status)[0], text: q.status || "–" }),
         el("td", { class: "who", text: who, title: q.user || "" }),
         el("td", { class: "mono", text: q.token || "" }),
-        el("td", { class: "note", text: shortNote, title: note }));
+        el("td", { class: "note" + (hook && !q.error ? " ok" : ""), text: shortNote, title: note }));
     }));
     $("requests-empty").hidden = rows.length > 0;
   }
