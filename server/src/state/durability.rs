@@ -114,7 +114,6 @@ impl AppState {
         Ok(())
     }
 
-
     /// Re-reads the seed file and adds what is new in it (users, their tokens, clients),
     /// updating the passwords of users it names; users and devices given in code stay in
     /// the seed. Connections are untouched.

@@ -29,8 +29,8 @@ use crate::journal::Journal;
 use crate::persist::{PersistError, Store, SNAPSHOT_FILE};
 use crate::ratelimit::RateLimiter;
 use crate::seed::{Seed, SeedError};
-use durability::{Committed, Pruned};
 use crate::webhooks::Webhooks;
+use durability::{Committed, Pruned};
 
 /// Why the server could not start.
 #[derive(Debug, thiserror::Error)]
