@@ -1,5 +1,5 @@
 // Drives headless Chromium through the Build IDE and the console with playwright-core
-// (never Playwright's own browser download; tests/browser.rs passes the Chromium that
+// (never Playwright's own browser download; tests/e2e/browser.rs passes the Chromium that
 // tests/clients/package-lock.json pins, unpacked in target/clients/chromium):
 //   1. log in to Build and read the token: it is the script's token, still working;
 //   2. a phone login kills the script's token, and the console's timeline shows it die,

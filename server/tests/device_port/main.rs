@@ -3,11 +3,11 @@
 //! registry, events both ways, isolation of misbehaving connections, and the HTTP routes
 //! that provision devices. One binary, so the RSA keys are generated once.
 
+mod calls;
 mod device;
 mod events;
 mod handshake;
 mod http;
-mod requests;
 mod robustness;
 mod session;
 mod support;
