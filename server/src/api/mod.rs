@@ -10,6 +10,7 @@ pub mod control;
 pub mod devices;
 pub mod error;
 pub mod events;
+pub mod extract;
 pub mod faults;
 pub mod history;
 pub mod journal;
