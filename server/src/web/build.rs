@@ -58,7 +58,6 @@ pub async fn index(signed: Result<SignedIn, NotSignedIn>) -> Response {
         Err(NotSignedIn::Out(SignedOut {
             error: SessionError::Missing,
             sessions,
-            ..
         })) => login_page(&sessions, StatusCode::OK, "", None),
         Err(NotSignedIn::Out(out)) => signed_out(&out.sessions, StatusCode::OK, out.error),
         Err(e) => e.into_response(),

@@ -31,7 +31,6 @@ pub struct SignedIn {
 pub struct SignedOut {
     pub error: SessionError,
     pub sessions: Sessions,
-    pub req: ApiRequest,
 }
 
 impl IntoResponse for SignedOut {
@@ -75,11 +74,7 @@ impl FromRequest<AppState> for SignedIn {
                 sessions,
                 req,
             }),
-            Err(error) => Err(NotSignedIn::Out(SignedOut {
-                error,
-                sessions,
-                req,
-            })),
+            Err(error) => Err(NotSignedIn::Out(SignedOut { error, sessions })),
         }
     }
 }
