@@ -1,38 +1,22 @@
 //! `/v1/devices`: list, detail, claim, release, rename, signal, notes and ping.
 
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::Response;
 use serde_json::json;
 
-use crate::api::auth::{authenticate, Actor};
 use crate::api::error::ApiError;
+use crate::api::extract::{Authed, OwnedDevice};
 use crate::api::profile::{json_response, ok, permission_denied, shape};
-use crate::api::request::ApiRequest;
 use crate::config::Profile;
-use crate::devices::call::find_device;
 use crate::devices::types::is_device_id;
-use crate::devices::{Caller, DeviceInfo};
 use crate::state::AppState;
 
-/// The caller's device named by `id_or_name`, or 403 Permission Denied for unknown and
-/// foreign devices alike, so nobody learns which ids exist.
-pub fn owned_device(
-    state: &AppState,
-    actor: &Actor,
-    id_or_name: &str,
-) -> Result<DeviceInfo, ApiError> {
-    find_device(
-        state.devices(),
-        Caller::Owner(&actor.user.username),
-        id_or_name,
-    )
-    .ok_or_else(|| permission_denied(&actor.token.token))
-}
-
 /// `GET /v1/devices`: the caller's devices, from the cache (no device is asked).
-pub async fn list(State(state): State<AppState>, req: ApiRequest) -> Result<Response, ApiError> {
-    let actor = authenticate(&state, &req)?;
+pub async fn list(
+    State(state): State<AppState>,
+    Authed { actor, .. }: Authed,
+) -> Result<Response, ApiError> {
     let shaper = shape(state.config().profile);
     let mut devices = state.devices().owned_by(&actor.user.username);
     if state.config().profile == Profile::Particle {
@@ -46,11 +30,8 @@ pub async fn list(State(state): State<AppState>, req: ApiRequest) -> Result<Resp
 /// `GET /v1/devices/:id`.
 pub async fn detail(
     State(state): State<AppState>,
-    Path(id): Path<String>,
-    req: ApiRequest,
+    OwnedDevice { device: d, .. }: OwnedDevice,
 ) -> Result<Response, ApiError> {
-    let actor = authenticate(&state, &req)?;
-    let d = owned_device(&state, &actor, &id)?;
     Ok(json_response(
         StatusCode::OK,
         &shape(state.config().profile).device_detail(&d),
@@ -65,8 +46,10 @@ fn claim_error(state: &AppState, status: StatusCode, message: &str) -> ApiError 
 }
 
 /// `POST /v1/devices` with `id`: claims a device for the caller.
-pub async fn claim(State(state): State<AppState>, req: ApiRequest) -> Result<Response, ApiError> {
-    let actor = authenticate(&state, &req)?;
+pub async fn claim(
+    State(state): State<AppState>,
+    Authed { actor, req }: Authed,
+) -> Result<Response, ApiError> {
     let id = req
         .params()?
         .str("id")
@@ -106,11 +89,10 @@ pub async fn claim(State(state): State<AppState>, req: ApiRequest) -> Result<Res
 /// `DELETE /v1/devices/:id`: releases the caller's device.
 pub async fn release(
     State(state): State<AppState>,
-    Path(id): Path<String>,
-    req: ApiRequest,
+    OwnedDevice {
+        device: d, actor, ..
+    }: OwnedDevice,
 ) -> Result<Response, ApiError> {
-    let actor = authenticate(&state, &req)?;
-    let d = owned_device(&state, &actor, &id)?;
     state.devices().update(&d.id, |d| d.owner = None);
     tracing::info!("device {} released by {}", d.id, actor.user.username);
     Ok(ok())
@@ -119,11 +101,12 @@ pub async fn release(
 /// `PUT /v1/devices/:id` with `name`, `signal` (`1`/`0`) or `notes`.
 pub async fn update(
     State(state): State<AppState>,
-    Path(id): Path<String>,
-    req: ApiRequest,
+    OwnedDevice {
+        device: d,
+        actor,
+        req,
+    }: OwnedDevice,
 ) -> Result<Response, ApiError> {
-    let actor = authenticate(&state, &req)?;
-    let d = owned_device(&state, &actor, &id)?;
     let params = req.params()?;
     let shaper = shape(state.config().profile);
     let now = state.clock().now();
@@ -190,11 +173,8 @@ pub async fn update(
 /// `PUT /v1/devices/:id/ping`: whether the device answers.
 pub async fn ping(
     State(state): State<AppState>,
-    Path(id): Path<String>,
-    req: ApiRequest,
+    OwnedDevice { device: d, .. }: OwnedDevice,
 ) -> Result<Response, ApiError> {
-    let actor = authenticate(&state, &req)?;
-    let d = owned_device(&state, &actor, &id)?;
     let timeout = state
         .config()
         .device_timeout
