@@ -5,8 +5,9 @@ use axum::http::StatusCode;
 use axum::response::Response;
 use serde_json::{json, Value};
 
-use crate::api::auth::{authenticate, basic_credentials};
+use crate::api::auth::basic_credentials;
 use crate::api::error::ApiError;
+use crate::api::extract::Authed;
 use crate::api::profile::{json_response, ok};
 use crate::api::request::ApiRequest;
 use crate::clock::iso_millis;
@@ -91,9 +92,8 @@ const NOT_YOUR_TOKEN: &str = "Permission Denied: the access token belongs to ano
 /// `DELETE /v1/access_tokens` with Bearer: revokes every token of the caller.
 pub async fn revoke_all(
     State(state): State<AppState>,
-    req: ApiRequest,
+    Authed { actor, .. }: Authed,
 ) -> Result<Response, ApiError> {
-    let actor = authenticate(&state, &req)?;
     let now = state.clock().now();
     let reason = Reason::Revoked {
         route: "DELETE /v1/access_tokens".to_string(),
@@ -104,8 +104,7 @@ pub async fn revoke_all(
 }
 
 /// `GET /v1/access_tokens/current`: the token in use.
-pub async fn current(State(state): State<AppState>, req: ApiRequest) -> Result<Response, ApiError> {
-    let actor = authenticate(&state, &req)?;
+pub async fn current(Authed { actor, .. }: Authed) -> Result<Response, ApiError> {
     let t = &actor.token;
     let scopes: Vec<&str> = t
         .scope
@@ -127,9 +126,8 @@ pub async fn current(State(state): State<AppState>, req: ApiRequest) -> Result<R
 /// `DELETE /v1/access_tokens/current`: log out.
 pub async fn revoke_current(
     State(state): State<AppState>,
-    req: ApiRequest,
+    Authed { actor, .. }: Authed,
 ) -> Result<Response, ApiError> {
-    let actor = authenticate(&state, &req)?;
     let now = state.clock().now();
     let reason = Reason::Revoked {
         route: "DELETE /v1/access_tokens/current".to_string(),

@@ -5,8 +5,8 @@ use axum::http::StatusCode;
 use axum::response::Response;
 use serde_json::json;
 
-use crate::api::auth::authenticate;
 use crate::api::error::ApiError;
+use crate::api::extract::Authed;
 use crate::api::profile::{json_response, shape, Signup};
 use crate::api::request::ApiRequest;
 use crate::config::Profile;
@@ -48,8 +48,7 @@ pub async fn signup(State(state): State<AppState>, req: ApiRequest) -> Result<Re
 }
 
 /// `GET /v1/user`.
-pub async fn me(State(state): State<AppState>, req: ApiRequest) -> Result<Response, ApiError> {
-    let actor = authenticate(&state, &req)?;
+pub async fn me(Authed { actor, .. }: Authed) -> Result<Response, ApiError> {
     Ok(json_response(StatusCode::OK, &user_json(&actor.user)))
 }
 
@@ -80,8 +79,10 @@ fn truthy(v: Option<String>) -> bool {
 /// `PUT /v1/user`: a password change (`password` + `current_password`), an email change
 /// (`username` + `current_password`) or `account_info`; `invalidate_tokens=true` kills every
 /// token of the user.
-pub async fn update(State(state): State<AppState>, req: ApiRequest) -> Result<Response, ApiError> {
-    let actor = authenticate(&state, &req)?;
+pub async fn update(
+    State(state): State<AppState>,
+    Authed { actor, req }: Authed,
+) -> Result<Response, ApiError> {
     let params = req.params()?;
     let new_password = params.str("password").filter(|s| !s.is_empty());
     let new_username = params.str("username").filter(|s| !s.trim().is_empty());
@@ -177,8 +178,10 @@ pub async fn password_reset(
 }
 
 /// `DELETE /v1/user` with `password`.
-pub async fn delete(State(state): State<AppState>, req: ApiRequest) -> Result<Response, ApiError> {
-    let actor = authenticate(&state, &req)?;
+pub async fn delete(
+    State(state): State<AppState>,
+    Authed { actor, req }: Authed,
+) -> Result<Response, ApiError> {
     let password = req.params()?.str("password").unwrap_or_default();
     if state
         .check_password(&actor.user.username, &password)
