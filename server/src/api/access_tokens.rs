@@ -8,10 +8,9 @@ use serde_json::{json, Value};
 use crate::api::auth::basic_credentials;
 use crate::api::error::ApiError;
 use crate::api::extract::Authed;
-use crate::api::profile::{json_response, ok};
+use crate::api::profile::{json_response, ok, shape};
 use crate::api::request::ApiRequest;
 use crate::clock::iso_millis;
-use crate::config::Profile;
 use crate::domain::token::{short, Reason};
 use crate::domain::users::User;
 use crate::state::AppState;
@@ -61,9 +60,10 @@ pub async fn revoke(
     Path(token): Path<String>,
     req: ApiRequest,
 ) -> Result<Response, ApiError> {
-    let owner = match state.config().profile {
-        Profile::Spark2014 => Some(basic_user(&state, &req, "delete an access token").await?),
-        Profile::Particle => None,
+    let owner = if shape(state.config().profile).revoke_needs_password() {
+        Some(basic_user(&state, &req, "delete an access token").await?)
+    } else {
+        None
     };
     let now = state.clock().now();
     let route = format!("DELETE /v1/access_tokens/{}", short(&token));

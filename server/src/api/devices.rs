@@ -8,7 +8,6 @@ use serde_json::json;
 use crate::api::error::ApiError;
 use crate::api::extract::{Authed, OwnedDevice};
 use crate::api::profile::{json_response, ok, permission_denied, shape};
-use crate::config::Profile;
 use crate::devices::types::is_device_id;
 use crate::state::AppState;
 
@@ -17,14 +16,9 @@ pub async fn list(
     State(state): State<AppState>,
     Authed { actor, .. }: Authed,
 ) -> Result<Response, ApiError> {
-    let shaper = shape(state.config().profile);
-    let mut devices = state.devices().owned_by(&actor.user.username);
-    if state.config().profile == Profile::Particle {
-        // Newest handshake first, as the cloud sorts.
-        devices.sort_by_key(|d| std::cmp::Reverse(d.last_handshake_at));
-    }
-    let body: Vec<_> = devices.iter().map(|d| shaper.device_summary(d)).collect();
-    Ok(json_response(StatusCode::OK, &json!(body)))
+    let devices = state.devices().owned_by(&actor.user.username);
+    let body = shape(state.config().profile).device_list(devices);
+    Ok(json_response(StatusCode::OK, &body))
 }
 
 /// `GET /v1/devices/:id`.
@@ -39,10 +33,7 @@ pub async fn detail(
 }
 
 fn claim_error(state: &AppState, status: StatusCode, message: &str) -> ApiError {
-    match state.config().profile {
-        Profile::Spark2014 => ApiError::messages(status, &[message]),
-        Profile::Particle => ApiError::message(status, message),
-    }
+    shape(state.config().profile).claim_error(status, message)
 }
 
 /// `POST /v1/devices` with `id`: claims a device for the caller.

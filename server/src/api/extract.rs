@@ -12,9 +12,8 @@ use axum::response::{IntoResponse, Response};
 
 use crate::api::auth::{authenticate, Actor};
 use crate::api::error::ApiError;
-use crate::api::profile::permission_denied;
+use crate::api::profile::{permission_denied, shape};
 use crate::api::request::ApiRequest;
-use crate::config::Profile;
 use crate::devices::call::find_device;
 use crate::devices::{Caller, DeviceInfo};
 use crate::state::AppState;
@@ -44,7 +43,7 @@ impl FromRequest<AppState> for ParticleAuthed {
 
     async fn from_request(req: Request, state: &AppState) -> Result<Self, ApiError> {
         let req = ApiRequest::from_request(req, state).await?;
-        if state.config().profile != Profile::Particle {
+        if !shape(state.config().profile).has_particle_api() {
             return Err(ApiError::NotFound);
         }
         let actor = authenticate(state, &req)?;

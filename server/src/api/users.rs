@@ -9,7 +9,6 @@ use crate::api::error::ApiError;
 use crate::api::extract::Authed;
 use crate::api::profile::{json_response, shape, Signup};
 use crate::api::request::ApiRequest;
-use crate::config::Profile;
 use crate::domain::token::Reason;
 use crate::domain::users::{normalize_username, User};
 use crate::state::AppState;
@@ -152,7 +151,7 @@ pub async fn password_reset(
     State(state): State<AppState>,
     req: ApiRequest,
 ) -> Result<Response, ApiError> {
-    if state.config().profile != Profile::Particle {
+    if !shape(state.config().profile).has_particle_api() {
         return Err(ApiError::NotFound);
     }
     let username = req
