@@ -14,6 +14,19 @@ use crate::clock::iso_millis;
 use crate::domain::token::{short, Reason};
 use crate::domain::users::User;
 use crate::state::AppState;
+use axum::routing::{delete, get};
+use axum::Router;
+
+/// `/v1/access_tokens…` (relative to `/v1`).
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/access_tokens", get(list).delete(revoke_all))
+        .route(
+            "/access_tokens/current",
+            get(current).delete(revoke_current),
+        )
+        .route("/access_tokens/{token}", delete(revoke))
+}
 
 /// The user named by HTTP Basic `email:password`, or the 401 spark-server gives.
 async fn basic_user(state: &AppState, req: &ApiRequest, what: &str) -> Result<User, ApiError> {

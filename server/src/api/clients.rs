@@ -11,6 +11,15 @@ use crate::api::profile::json_response;
 use crate::domain::token::generate_token;
 use crate::domain::users::{client_id_for, Client};
 use crate::state::AppState;
+use axum::routing::{get, put};
+use axum::Router;
+
+/// `/v1/clients…` (relative to `/v1`).
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/clients", get(list).post(create))
+        .route("/clients/{id}", put(update).delete(delete))
+}
 
 fn summary(c: &Client) -> Value {
     json!({"name": c.name, "type": c.kind, "id": c.id})

@@ -10,6 +10,30 @@ use crate::api::extract::{Authed, OwnedDevice};
 use crate::api::profile::{json_response, ok, permission_denied, shape};
 use crate::devices::types::is_device_id;
 use crate::state::AppState;
+use axum::routing::{get, post, put};
+use axum::Router;
+
+use crate::api::{calls, provisioning};
+
+/// `/v1/devices…` with the calls and `/v1/provisioning/:id` (relative to `/v1`). Static
+/// segments (`events`, `ping`) win over `{name}`, so `GET /v1/devices/:id/ping` still reads
+/// a variable named `ping`; the event streams under `/v1/devices` are in `events::routes`.
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/devices", get(list).post(claim))
+        .route("/devices/{id}", get(detail).put(update).delete(release))
+        .route(
+            "/devices/{id}/ping",
+            put(ping)
+                .get(calls::get_ping_variable)
+                .post(calls::call_ping_function),
+        )
+        .route(
+            "/devices/{id}/{name}",
+            get(calls::get_variable).post(calls::call_function),
+        )
+        .route("/provisioning/{id}", post(provisioning::provision))
+}
 
 /// `GET /v1/devices`: the caller's devices, from the cache (no device is asked).
 pub async fn list(

@@ -27,6 +27,19 @@ use crate::config::Profile;
 use crate::events::{Event, Filter, FilteredEvents, Scope, Subscription, Tracked};
 use crate::ratelimit::StreamSlot;
 use crate::state::AppState;
+use axum::routing::get;
+use axum::Router;
+
+/// The event streams and `POST /v1/devices/events` (relative to `/v1`).
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/devices/events", get(mine).post(publish))
+        .route("/devices/events/{*prefix}", get(mine))
+        .route("/devices/{id}/events", get(device))
+        .route("/devices/{id}/events/{*prefix}", get(device_prefixed))
+        .route("/events", get(firehose))
+        .route("/events/{*prefix}", get(firehose))
+}
 
 /// Longest silence on a stream; particle-api-js gives up after 15 s.
 pub const KEEPALIVE: Duration = Duration::from_secs(9);

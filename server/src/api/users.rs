@@ -12,6 +12,16 @@ use crate::api::request::ApiRequest;
 use crate::domain::token::Reason;
 use crate::domain::users::{normalize_username, User};
 use crate::state::AppState;
+use axum::routing::{get, post};
+use axum::Router;
+
+/// `/v1/users`, `/v1/user…` (relative to `/v1`).
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/users", post(signup))
+        .route("/user", get(me).put(update).delete(delete))
+        .route("/user/password-reset", post(password_reset))
+}
 
 /// `POST /v1/users`, no auth, form or JSON.
 pub async fn signup(State(state): State<AppState>, req: ApiRequest) -> Result<Response, ApiError> {

@@ -13,6 +13,25 @@ use crate::api::profile::json_response;
 use crate::api::request::ApiRequest;
 use crate::state::AppState;
 use crate::webhooks::{delivery, Hook, HookConfig, HookError};
+use axum::routing::get;
+use axum::Router;
+
+/// `/v1/webhooks…` and `/v1/integrations…` (relative to `/v1`).
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/webhooks", get(list_webhooks).post(create_webhook))
+        .route("/webhooks/{id}", get(get_webhook).delete(delete_webhook))
+        .route(
+            "/integrations",
+            get(list_integrations).post(create_integration),
+        )
+        .route(
+            "/integrations/{id}",
+            get(get_integration)
+                .put(update_integration)
+                .delete(delete_integration),
+        )
+}
 
 fn not_found() -> ApiError {
     ApiError::message(StatusCode::NOT_FOUND, "no webhook found")
