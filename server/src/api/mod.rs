@@ -1,5 +1,7 @@
-//! The HTTP API, grouped by resource. Handlers only parse and shape; the rules live in
-//! `domain`, the shapes in `profile`.
+//! The HTTP API, grouped by resource; each resource module gives its `routes()` and [`app`]
+//! merges them. Handlers only parse and shape: who is calling and which device they name
+//! come from the extractors in [`extract`], the rules from `domain`, the shapes (and every
+//! other difference between the eras) from [`profile`].
 
 pub mod access_tokens;
 pub mod admin;
