@@ -20,9 +20,11 @@
 //! - [`state`]: [`AppState`], the shared state behind every route.
 //! - [`webhooks`]: webhooks (particle profile): templates, matching, and the delivery task.
 //! - [`api`]: the HTTP layer, by resource (`oauth`, `access_tokens`, `users`, `clients`,
-//!   `devices`, `calls`, `admin`), with every profile-specific shape, and each era's grant
-//!   rules, in `api::profile`.
-//! - [`web`]: the Build web IDE at `/build` and the live console at `/`.
+//!   `devices`, `calls`, `events`, `webhooks`, `admin`), each giving its routes; the caller
+//!   checks as extractors in `api::extract` (`Authed`, `OwnedDevice`); every
+//!   profile-specific shape and rule, and each era's grant rules, in `api::profile`.
+//! - [`web`]: the Build web IDE at `/build` (its session check is the `SignedIn`
+//!   extractor) and the live console at `/`.
 //! - [`run`]: serve the API on a listener until a shutdown future resolves;
 //!   [`run_with_devices`]: the same plus the device port, stopped by the same shutdown.
 

@@ -186,50 +186,62 @@ impl Seed {
                     true
                 }
             };
-            for t in &u.tokens {
-                let token = match &t.token {
-                    Some(tok) if is_token(tok) => tok.clone(),
-                    Some(tok) => {
-                        return Err(SeedError::Invalid(format!(
-                            "token `{tok}` of {username} is not 40 lowercase hex characters"
-                        )))
-                    }
-                    // A generated token is minted only with its user, not on every reload.
-                    None if is_new => crate::domain::token::generate_token(),
-                    None => continue,
-                };
-                if db.token(&token).is_some() {
-                    if is_new {
-                        return Err(SeedError::Invalid(format!(
-                            "token {token} is declared twice"
-                        )));
-                    }
-                    continue;
-                }
-                let secs = t.expires_in.unwrap_or(config.token_lifetime_secs);
-                let expires_at = if secs > 0 {
-                    let at = clock::secs(secs).and_then(|d| clock::after(now, d));
-                    Some(at.map_err(|_| {
-                        SeedError::Invalid(format!(
-                            "expires_in of token {token} is too large: {secs}"
-                        ))
-                    })?)
-                } else {
-                    None
-                };
-                db.insert(TokenRecord::new(
-                    token,
-                    username.clone(),
-                    t.client.clone(),
-                    GrantKind::Seed,
-                    config.policy,
-                    now,
-                    expires_at,
-                ));
-            }
+            add_tokens(db, config, now, u, &username, is_new)?;
         }
         Ok(added)
     }
+}
+
+/// Adds the tokens `u` declares that `db` lacks. A token without a value is generated, and
+/// only for a user just added (`is_new`), not on every reload.
+fn add_tokens(
+    db: &mut Db,
+    config: &Config,
+    now: DateTime<Utc>,
+    u: &SeedUser,
+    username: &str,
+    is_new: bool,
+) -> Result<(), SeedError> {
+    for t in &u.tokens {
+        let token = match &t.token {
+            Some(tok) if is_token(tok) => tok.clone(),
+            Some(tok) => {
+                return Err(SeedError::Invalid(format!(
+                    "token `{tok}` of {username} is not 40 lowercase hex characters"
+                )))
+            }
+            // A generated token is minted only with its user, not on every reload.
+            None if is_new => crate::domain::token::generate_token(),
+            None => continue,
+        };
+        if db.token(&token).is_some() {
+            if is_new {
+                return Err(SeedError::Invalid(format!(
+                    "token {token} is declared twice"
+                )));
+            }
+            continue;
+        }
+        let secs = t.expires_in.unwrap_or(config.token_lifetime_secs);
+        let expires_at = if secs > 0 {
+            let at = clock::secs(secs).and_then(|d| clock::after(now, d));
+            Some(at.map_err(|_| {
+                SeedError::Invalid(format!("expires_in of token {token} is too large: {secs}"))
+            })?)
+        } else {
+            None
+        };
+        db.insert(TokenRecord::new(
+            token,
+            username.to_string(),
+            t.client.clone(),
+            GrantKind::Seed,
+            config.policy,
+            now,
+            expires_at,
+        ));
+    }
+    Ok(())
 }
 
 fn is_token(s: &str) -> bool {

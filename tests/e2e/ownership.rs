@@ -95,6 +95,59 @@ async fn no_route_lets_b_touch_as_device() {
     }
 }
 
+/// Every device route checks the token first (from any placement, form body included),
+/// then the device: without a valid token the answer is the token error, never a 403 that
+/// would tell which devices exist; unclaimed devices are refused like other users'.
+#[tokio::test]
+async fn device_routes_check_the_token_before_the_device() {
+    for profile in PROFILES {
+        let (app, ta, tb, _h) = two_users(profile).await;
+        let denied = json!({
+            "error": "Permission Denied",
+            "info": format!("I didn't recognize that device name or ID, try opening https://api.particle.io/v1/devices?access_token={tb}"),
+        });
+        for target in [FREE_DEV, "free", A_DEV, "nosuchdevice"] {
+            let routes = [
+                (Method::GET, format!("/v1/devices/{target}")),
+                (Method::POST, format!("/v1/devices/{target}/led")),
+                (Method::GET, format!("/v1/devices/{target}/ping")),
+                (Method::POST, format!("/v1/devices/{target}/ping")),
+                (Method::PUT, format!("/v1/devices/{target}/ping")),
+            ];
+            for (method, path) in routes {
+                let r = app.send(app.req(method.clone(), &path)).await;
+                assert_oauth_error(
+                    &r,
+                    profile,
+                    400,
+                    "invalid_request",
+                    "The access token was not found",
+                );
+                let bogus = "0123456789abcdef0123456789abcdef01234567";
+                let r = app
+                    .send(app.req(method.clone(), &path).bearer_auth(bogus))
+                    .await;
+                assert_bad_token(&r, profile, TOKEN_INVALID);
+                let r = app.send(app.req(method, &path).bearer_auth(&tb)).await;
+                expect(&r, 403, denied.clone());
+            }
+        }
+        // The owner's token in a form body reaches the device.
+        let r = app
+            .send(
+                app.req(Method::POST, "/v1/devices/adev/led")
+                    .form(&[("access_token", ta.as_str()), ("arg", "on")]),
+            )
+            .await;
+        assert_eq!(
+            (r.status, &r.json["return_value"]),
+            (200, &json!(1)),
+            "{}",
+            r.text
+        );
+    }
+}
+
 #[tokio::test]
 async fn claiming_follows_ownership() {
     for profile in PROFILES {

@@ -335,6 +335,16 @@ async fn spark_2014_has_no_webhooks() {
         expect(&app.send(rb).await, 404, not_found.clone());
     }
     assert!(app.state.webhooks().list(USER).is_empty());
+    // Unknown routes there, whatever the token: no token is no token error.
+    for path in ["/v1/webhooks", "/v1/integrations", "/v1/clients"] {
+        expect(
+            &app.send(app.req(Method::GET, path)).await,
+            404,
+            not_found.clone(),
+        );
+        let bogus = app.req(Method::GET, path).bearer_auth("nope");
+        expect(&app.send(bogus).await, 404, not_found.clone());
+    }
 }
 
 // ---------------------------------------------------------------------------------------

@@ -5,15 +5,28 @@ use axum::http::StatusCode;
 use axum::response::Response;
 use serde_json::{json, Value};
 
-use crate::api::auth::{authenticate, basic_credentials};
+use crate::api::auth::basic_credentials;
 use crate::api::error::ApiError;
-use crate::api::profile::{json_response, ok};
+use crate::api::extract::Authed;
+use crate::api::profile::{json_response, ok, shape};
 use crate::api::request::ApiRequest;
 use crate::clock::iso_millis;
-use crate::config::Profile;
 use crate::domain::token::{short, Reason};
 use crate::domain::users::User;
 use crate::state::AppState;
+use axum::routing::{delete, get};
+use axum::Router;
+
+/// `/v1/access_tokens…` (relative to `/v1`).
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/access_tokens", get(list).delete(revoke_all))
+        .route(
+            "/access_tokens/current",
+            get(current).delete(revoke_current),
+        )
+        .route("/access_tokens/{token}", delete(revoke))
+}
 
 /// The user named by HTTP Basic `email:password`, or the 401 spark-server gives.
 async fn basic_user(state: &AppState, req: &ApiRequest, what: &str) -> Result<User, ApiError> {
@@ -60,9 +73,10 @@ pub async fn revoke(
     Path(token): Path<String>,
     req: ApiRequest,
 ) -> Result<Response, ApiError> {
-    let owner = match state.config().profile {
-        Profile::Spark2014 => Some(basic_user(&state, &req, "delete an access token").await?),
-        Profile::Particle => None,
+    let owner = if shape(state.config().profile).revoke_needs_password() {
+        Some(basic_user(&state, &req, "delete an access token").await?)
+    } else {
+        None
     };
     let now = state.clock().now();
     let route = format!("DELETE /v1/access_tokens/{}", short(&token));
@@ -91,9 +105,8 @@ const NOT_YOUR_TOKEN: &str = "Permission Denied: the access token belongs to ano
 /// `DELETE /v1/access_tokens` with Bearer: revokes every token of the caller.
 pub async fn revoke_all(
     State(state): State<AppState>,
-    req: ApiRequest,
+    Authed { actor, .. }: Authed,
 ) -> Result<Response, ApiError> {
-    let actor = authenticate(&state, &req)?;
     let now = state.clock().now();
     let reason = Reason::Revoked {
         route: "DELETE /v1/access_tokens".to_string(),
@@ -104,8 +117,7 @@ pub async fn revoke_all(
 }
 
 /// `GET /v1/access_tokens/current`: the token in use.
-pub async fn current(State(state): State<AppState>, req: ApiRequest) -> Result<Response, ApiError> {
-    let actor = authenticate(&state, &req)?;
+pub async fn current(Authed { actor, .. }: Authed) -> Result<Response, ApiError> {
     let t = &actor.token;
     let scopes: Vec<&str> = t
         .scope
@@ -127,9 +139,8 @@ pub async fn current(State(state): State<AppState>, req: ApiRequest) -> Result<R
 /// `DELETE /v1/access_tokens/current`: log out.
 pub async fn revoke_current(
     State(state): State<AppState>,
-    req: ApiRequest,
+    Authed { actor, .. }: Authed,
 ) -> Result<Response, ApiError> {
-    let actor = authenticate(&state, &req)?;
     let now = state.clock().now();
     let reason = Reason::Revoked {
         route: "DELETE /v1/access_tokens/current".to_string(),

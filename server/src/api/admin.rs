@@ -14,6 +14,37 @@ use crate::api::request::ApiRequest;
 use crate::clock::iso_millis;
 use crate::config::PolicyKind;
 use crate::state::AppState;
+use axum::routing::{delete, get, post, put};
+use axum::Router;
+
+use crate::api::{control, faults, journal, mock_devices};
+
+/// The admin API, relative to `/__mock` (the app puts it behind `control::admin_guard`):
+/// tokens, clock, policy, users, plus the journal, control, faults, mock devices and the
+/// console's routes.
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/health", get(health))
+        .route("/tokens", get(tokens))
+        .route("/tokens/{token}", get(token))
+        .route("/clock", get(get_clock).post(set_clock))
+        .route("/policy", get(get_policy).put(set_policy).post(set_policy))
+        .route("/users/{username}/reset-token", post(reset_token))
+        .route("/users/{username}/mfa", put(set_mfa).delete(clear_mfa))
+        .route("/requests", get(journal::list).delete(journal::clear))
+        .route(
+            "/faults",
+            get(faults::list).post(faults::add).delete(faults::clear),
+        )
+        .route("/faults/{id}", delete(faults::remove))
+        .route("/device-server", get(mock_devices::device_server))
+        .route(
+            "/devices",
+            get(mock_devices::list).post(mock_devices::create),
+        )
+        .merge(control::routes())
+        .merge(crate::web::admin_routes())
+}
 
 pub async fn health() -> Response {
     json_response(StatusCode::OK, &json!({"ok": true}))

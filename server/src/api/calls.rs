@@ -5,11 +5,12 @@ use axum::extract::{Path, State};
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 
-use crate::api::auth::{authenticate, Actor};
+use crate::api::auth::Actor;
 use crate::api::error::ApiError;
+use crate::api::extract::OwnedDevice;
 use crate::api::profile::{json_response, permission_denied, shape, Shape};
 use crate::api::request::{value_text, ApiRequest};
-use crate::devices::{variable_text, CallError, Caller, DeviceError};
+use crate::devices::{variable_text, CallError, DeviceError};
 use crate::state::AppState;
 
 fn raw(text: String) -> Response {
@@ -53,19 +54,48 @@ fn call_error(shaper: &dyn Shape, actor: &Actor, e: CallError, name: &str) -> Ap
     }
 }
 
+/// `POST /v1/devices/:id/:function`.
 pub async fn call_function(
     State(state): State<AppState>,
-    Path((id, function)): Path<(String, String)>,
-    req: ApiRequest,
+    Path((_, function)): Path<(String, String)>,
+    device: OwnedDevice,
 ) -> Result<Response, ApiError> {
-    let actor = authenticate(&state, &req)?;
+    call(&state, device, &function).await
+}
+
+/// `GET /v1/devices/:id/:variable`.
+pub async fn get_variable(
+    State(state): State<AppState>,
+    Path((_, variable)): Path<(String, String)>,
+    device: OwnedDevice,
+) -> Result<Response, ApiError> {
+    read(&state, device, &variable).await
+}
+
+/// `GET /v1/devices/:id/ping` is a variable named `ping` (the PUT is the ping route).
+pub async fn get_ping_variable(
+    State(state): State<AppState>,
+    device: OwnedDevice,
+) -> Result<Response, ApiError> {
+    read(&state, device, "ping").await
+}
+
+/// `POST /v1/devices/:id/ping` is a function named `ping`.
+pub async fn call_ping_function(
+    State(state): State<AppState>,
+    device: OwnedDevice,
+) -> Result<Response, ApiError> {
+    call(&state, device, "ping").await
+}
+
+async fn call(state: &AppState, dev: OwnedDevice, function: &str) -> Result<Response, ApiError> {
+    let OwnedDevice { device, actor, req } = dev;
     let shaper = shape(state.config().profile);
-    let fail = |e: CallError| call_error(shaper, &actor, e, &function);
-    let calls = state.device_calls();
-    let d = calls
-        .find_device(Caller::Owner(&actor.user.username), &id)
+    let fail = |e: CallError| call_error(shaper, &actor, e, function);
+    let f = state
+        .device_calls()
+        .function(device, function)
         .map_err(fail)?;
-    let f = calls.function(d, &function).map_err(fail)?;
     let arg = argument(&req)?;
     let value = f.call(&arg, &req.note).await.map_err(fail)?;
     if wants_raw(&req) {
@@ -77,19 +107,14 @@ pub async fn call_function(
     ))
 }
 
-pub async fn get_variable(
-    State(state): State<AppState>,
-    Path((id, variable)): Path<(String, String)>,
-    req: ApiRequest,
-) -> Result<Response, ApiError> {
-    let actor = authenticate(&state, &req)?;
+async fn read(state: &AppState, dev: OwnedDevice, variable: &str) -> Result<Response, ApiError> {
+    let OwnedDevice { device, actor, req } = dev;
     let shaper = shape(state.config().profile);
-    let fail = |e: CallError| call_error(shaper, &actor, e, &variable);
-    let calls = state.device_calls();
-    let d = calls
-        .find_device(Caller::Owner(&actor.user.username), &id)
+    let fail = |e: CallError| call_error(shaper, &actor, e, variable);
+    let v = state
+        .device_calls()
+        .variable(device, variable)
         .map_err(fail)?;
-    let v = calls.variable(d, &variable).map_err(fail)?;
     let value = v.read(&req.note).await.map_err(fail)?;
     if wants_raw(&req) {
         return Ok(raw(variable_text(&value)));
@@ -99,22 +124,4 @@ pub async fn get_variable(
         StatusCode::OK,
         &shaper.variable_result(&v.device_now(), &v.name, &value),
     ))
-}
-
-/// `GET /v1/devices/:id/ping` is a variable named `ping` (the PUT is the ping route).
-pub async fn get_ping_variable(
-    state: State<AppState>,
-    Path(id): Path<String>,
-    req: ApiRequest,
-) -> Result<Response, ApiError> {
-    get_variable(state, Path((id, "ping".to_string())), req).await
-}
-
-/// `POST /v1/devices/:id/ping` is a function named `ping`.
-pub async fn call_ping_function(
-    state: State<AppState>,
-    Path(id): Path<String>,
-    req: ApiRequest,
-) -> Result<Response, ApiError> {
-    call_function(state, Path((id, "ping".to_string())), req).await
 }

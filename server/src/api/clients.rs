@@ -5,20 +5,20 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use serde_json::{json, Value};
 
-use crate::api::auth::{authenticate, Actor};
 use crate::api::error::ApiError;
+use crate::api::extract::{Authed, ParticleAuthed};
 use crate::api::profile::json_response;
-use crate::api::request::ApiRequest;
-use crate::config::Profile;
 use crate::domain::token::generate_token;
 use crate::domain::users::{client_id_for, Client};
 use crate::state::AppState;
+use axum::routing::{get, put};
+use axum::Router;
 
-fn particle_only(state: &AppState, req: &ApiRequest) -> Result<Actor, ApiError> {
-    if state.config().profile != Profile::Particle {
-        return Err(ApiError::NotFound);
-    }
-    authenticate(state, req)
+/// `/v1/clients…` (relative to `/v1`).
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/clients", get(list).post(create))
+        .route("/clients/{id}", put(update).delete(delete))
 }
 
 fn summary(c: &Client) -> Value {
@@ -30,8 +30,10 @@ fn with_secret(c: &Client) -> Value {
 }
 
 /// `GET /v1/clients`.
-pub async fn list(State(state): State<AppState>, req: ApiRequest) -> Result<Response, ApiError> {
-    let actor = particle_only(&state, &req)?;
+pub async fn list(
+    State(state): State<AppState>,
+    ParticleAuthed(Authed { actor, .. }): ParticleAuthed,
+) -> Result<Response, ApiError> {
     let clients: Vec<Value> = state.db_read(|db| {
         db.clients()
             .values()
@@ -46,8 +48,10 @@ pub async fn list(State(state): State<AppState>, req: ApiRequest) -> Result<Resp
 }
 
 /// `POST /v1/clients`: `name` and `type` (`installed` or `web`, which needs `redirect_uri`).
-pub async fn create(State(state): State<AppState>, req: ApiRequest) -> Result<Response, ApiError> {
-    let actor = particle_only(&state, &req)?;
+pub async fn create(
+    State(state): State<AppState>,
+    ParticleAuthed(Authed { actor, req }): ParticleAuthed,
+) -> Result<Response, ApiError> {
     let p = req.params()?;
     let name = p
         .str("name")
@@ -92,9 +96,8 @@ pub async fn create(State(state): State<AppState>, req: ApiRequest) -> Result<Re
 pub async fn update(
     State(state): State<AppState>,
     Path(id): Path<String>,
-    req: ApiRequest,
+    ParticleAuthed(Authed { actor, req }): ParticleAuthed,
 ) -> Result<Response, ApiError> {
-    let actor = particle_only(&state, &req)?;
     let p = req.params()?;
     let updated = state.db(|db| {
         let c = db
@@ -119,9 +122,8 @@ pub async fn update(
 pub async fn delete(
     State(state): State<AppState>,
     Path(id): Path<String>,
-    req: ApiRequest,
+    ParticleAuthed(Authed { actor, .. }): ParticleAuthed,
 ) -> Result<Response, ApiError> {
-    let actor = particle_only(&state, &req)?;
     let removed = state.db(|db| {
         let owned = db
             .client(&id)

@@ -12,6 +12,16 @@ use crate::api::profile::json_response;
 use crate::api::request::ApiRequest;
 use crate::clock::iso_millis;
 use crate::state::AppState;
+use axum::routing::{get, post};
+use axum::Router;
+
+/// `/__mock/state`, `/__mock/reset`, `/__mock/reload` (relative to `/__mock`).
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/state", get(state))
+        .route("/reset", post(reset))
+        .route("/reload", post(reload))
+}
 
 /// Makes changes durable before the response goes out (an fsynced journal append, shared
 /// with concurrent requests). A failed save is a 503: the change happened in memory but is

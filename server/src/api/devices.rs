@@ -1,56 +1,55 @@
 //! `/v1/devices`: list, detail, claim, release, rename, signal, notes and ping.
 
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::Response;
 use serde_json::json;
 
-use crate::api::auth::{authenticate, Actor};
 use crate::api::error::ApiError;
+use crate::api::extract::{Authed, OwnedDevice};
 use crate::api::profile::{json_response, ok, permission_denied, shape};
-use crate::api::request::ApiRequest;
-use crate::config::Profile;
-use crate::devices::call::find_device;
 use crate::devices::types::is_device_id;
-use crate::devices::{Caller, DeviceInfo};
 use crate::state::AppState;
+use axum::routing::{get, post, put};
+use axum::Router;
 
-/// The caller's device named by `id_or_name`, or 403 Permission Denied for unknown and
-/// foreign devices alike, so nobody learns which ids exist.
-pub fn owned_device(
-    state: &AppState,
-    actor: &Actor,
-    id_or_name: &str,
-) -> Result<DeviceInfo, ApiError> {
-    find_device(
-        state.devices(),
-        Caller::Owner(&actor.user.username),
-        id_or_name,
-    )
-    .ok_or_else(|| permission_denied(&actor.token.token))
+use crate::api::{calls, provisioning};
+
+/// `/v1/devices…` with the calls and `/v1/provisioning/:id` (relative to `/v1`). Static
+/// segments (`events`, `ping`) win over `{name}`, so `GET /v1/devices/:id/ping` still reads
+/// a variable named `ping`; the event streams under `/v1/devices` are in `events::routes`.
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/devices", get(list).post(claim))
+        .route("/devices/{id}", get(detail).put(update).delete(release))
+        .route(
+            "/devices/{id}/ping",
+            put(ping)
+                .get(calls::get_ping_variable)
+                .post(calls::call_ping_function),
+        )
+        .route(
+            "/devices/{id}/{name}",
+            get(calls::get_variable).post(calls::call_function),
+        )
+        .route("/provisioning/{id}", post(provisioning::provision))
 }
 
 /// `GET /v1/devices`: the caller's devices, from the cache (no device is asked).
-pub async fn list(State(state): State<AppState>, req: ApiRequest) -> Result<Response, ApiError> {
-    let actor = authenticate(&state, &req)?;
-    let shaper = shape(state.config().profile);
-    let mut devices = state.devices().owned_by(&actor.user.username);
-    if state.config().profile == Profile::Particle {
-        // Newest handshake first, as the cloud sorts.
-        devices.sort_by_key(|d| std::cmp::Reverse(d.last_handshake_at));
-    }
-    let body: Vec<_> = devices.iter().map(|d| shaper.device_summary(d)).collect();
-    Ok(json_response(StatusCode::OK, &json!(body)))
+pub async fn list(
+    State(state): State<AppState>,
+    Authed { actor, .. }: Authed,
+) -> Result<Response, ApiError> {
+    let devices = state.devices().owned_by(&actor.user.username);
+    let body = shape(state.config().profile).device_list(devices);
+    Ok(json_response(StatusCode::OK, &body))
 }
 
 /// `GET /v1/devices/:id`.
 pub async fn detail(
     State(state): State<AppState>,
-    Path(id): Path<String>,
-    req: ApiRequest,
+    OwnedDevice { device: d, .. }: OwnedDevice,
 ) -> Result<Response, ApiError> {
-    let actor = authenticate(&state, &req)?;
-    let d = owned_device(&state, &actor, &id)?;
     Ok(json_response(
         StatusCode::OK,
         &shape(state.config().profile).device_detail(&d),
@@ -58,15 +57,14 @@ pub async fn detail(
 }
 
 fn claim_error(state: &AppState, status: StatusCode, message: &str) -> ApiError {
-    match state.config().profile {
-        Profile::Spark2014 => ApiError::messages(status, &[message]),
-        Profile::Particle => ApiError::message(status, message),
-    }
+    shape(state.config().profile).claim_error(status, message)
 }
 
 /// `POST /v1/devices` with `id`: claims a device for the caller.
-pub async fn claim(State(state): State<AppState>, req: ApiRequest) -> Result<Response, ApiError> {
-    let actor = authenticate(&state, &req)?;
+pub async fn claim(
+    State(state): State<AppState>,
+    Authed { actor, req }: Authed,
+) -> Result<Response, ApiError> {
     let id = req
         .params()?
         .str("id")
@@ -106,11 +104,10 @@ pub async fn claim(State(state): State<AppState>, req: ApiRequest) -> Result<Res
 /// `DELETE /v1/devices/:id`: releases the caller's device.
 pub async fn release(
     State(state): State<AppState>,
-    Path(id): Path<String>,
-    req: ApiRequest,
+    OwnedDevice {
+        device: d, actor, ..
+    }: OwnedDevice,
 ) -> Result<Response, ApiError> {
-    let actor = authenticate(&state, &req)?;
-    let d = owned_device(&state, &actor, &id)?;
     state.devices().update(&d.id, |d| d.owner = None);
     tracing::info!("device {} released by {}", d.id, actor.user.username);
     Ok(ok())
@@ -119,11 +116,12 @@ pub async fn release(
 /// `PUT /v1/devices/:id` with `name`, `signal` (`1`/`0`) or `notes`.
 pub async fn update(
     State(state): State<AppState>,
-    Path(id): Path<String>,
-    req: ApiRequest,
+    OwnedDevice {
+        device: d,
+        actor,
+        req,
+    }: OwnedDevice,
 ) -> Result<Response, ApiError> {
-    let actor = authenticate(&state, &req)?;
-    let d = owned_device(&state, &actor, &id)?;
     let params = req.params()?;
     let shaper = shape(state.config().profile);
     let now = state.clock().now();
@@ -190,11 +188,8 @@ pub async fn update(
 /// `PUT /v1/devices/:id/ping`: whether the device answers.
 pub async fn ping(
     State(state): State<AppState>,
-    Path(id): Path<String>,
-    req: ApiRequest,
+    OwnedDevice { device: d, .. }: OwnedDevice,
 ) -> Result<Response, ApiError> {
-    let actor = authenticate(&state, &req)?;
-    let d = owned_device(&state, &actor, &id)?;
     let timeout = state
         .config()
         .device_timeout

@@ -19,15 +19,27 @@ use http_body::Frame;
 use tokio::sync::watch;
 use tokio::time::Instant;
 
-use crate::api::auth::authenticate;
-use crate::api::devices::owned_device;
 use crate::api::error::ApiError;
+use crate::api::extract::{owned_device, Authed};
 use crate::api::profile::{ok, shape, Shape};
 use crate::api::request::ApiRequest;
 use crate::config::Profile;
 use crate::events::{Event, Filter, FilteredEvents, Scope, Subscription, Tracked};
 use crate::ratelimit::StreamSlot;
 use crate::state::AppState;
+use axum::routing::get;
+use axum::Router;
+
+/// The event streams and `POST /v1/devices/events` (relative to `/v1`).
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/devices/events", get(mine).post(publish))
+        .route("/devices/events/{*prefix}", get(mine))
+        .route("/devices/{id}/events", get(device))
+        .route("/devices/{id}/events/{*prefix}", get(device_prefixed))
+        .route("/events", get(firehose))
+        .route("/events/{*prefix}", get(firehose))
+}
 
 /// Longest silence on a stream; particle-api-js gives up after 15 s.
 pub const KEEPALIVE: Duration = Duration::from_secs(9);
@@ -226,9 +238,8 @@ fn prefix(p: Option<Path<String>>) -> Option<String> {
 pub async fn firehose(
     State(state): State<AppState>,
     p: Option<Path<String>>,
-    req: ApiRequest,
+    Authed { actor, req }: Authed,
 ) -> Result<Response, ApiError> {
-    let actor = authenticate(&state, &req)?;
     let scope = Scope::Firehose {
         user: actor.user.username,
     };
@@ -240,9 +251,8 @@ pub async fn firehose(
 pub async fn mine(
     State(state): State<AppState>,
     p: Option<Path<String>>,
-    req: ApiRequest,
+    Authed { actor, req }: Authed,
 ) -> Result<Response, ApiError> {
-    let actor = authenticate(&state, &req)?;
     let scope = Scope::Mine {
         user: actor.user.username,
     };
@@ -250,28 +260,39 @@ pub async fn mine(
     open(&state, &req, Filter { scope, prefix })
 }
 
+/// `GET /v1/devices/:id/events`.
 pub async fn device(
     State(state): State<AppState>,
     Path(id): Path<String>,
-    req: ApiRequest,
+    authed: Authed,
 ) -> Result<Response, ApiError> {
-    device_prefixed(State(state), Path((id, String::new())), req).await
+    device_stream(&state, &id, String::new(), authed)
+}
+
+/// `GET /v1/devices/:id/events/:prefix`.
+pub async fn device_prefixed(
+    State(state): State<AppState>,
+    Path((id, p)): Path<(String, String)>,
+    authed: Authed,
+) -> Result<Response, ApiError> {
+    device_stream(&state, &id, p, authed)
 }
 
 /// One device's events. The caller's own device shows everything; someone else's device
 /// shows only its public events, as the cloud does, named by id or by name alike (a name
 /// is the caller's own device's first). Only an unknown device is 403 Permission Denied.
-pub async fn device_prefixed(
-    State(state): State<AppState>,
-    Path((id, p)): Path<(String, String)>,
-    req: ApiRequest,
+/// Not [`OwnedDevice`](crate::api::extract::OwnedDevice): other users' devices are allowed.
+fn device_stream(
+    state: &AppState,
+    id: &str,
+    p: String,
+    Authed { actor, req }: Authed,
 ) -> Result<Response, ApiError> {
-    let actor = authenticate(&state, &req)?;
-    let device_id = match owned_device(&state, &actor, &id) {
+    let device_id = match owned_device(state, &actor, id) {
         Ok(d) => d.id,
         Err(e) => state
             .devices()
-            .find_anywhere(&id, &actor.user.username)
+            .find_anywhere(id, &actor.user.username)
             .map(|d| d.id)
             .ok_or(e)?,
     };
@@ -280,7 +301,7 @@ pub async fn device_prefixed(
         user: actor.user.username,
     };
     open(
-        &state,
+        state,
         &req,
         Filter {
             scope,
@@ -302,8 +323,10 @@ fn is_private(v: Option<&serde_json::Value>) -> bool {
 }
 
 /// `POST /v1/devices/events`: `name`, `data`, `private`, `ttl`, as form or JSON.
-pub async fn publish(State(state): State<AppState>, req: ApiRequest) -> Result<Response, ApiError> {
-    let actor = authenticate(&state, &req)?;
+pub async fn publish(
+    State(state): State<AppState>,
+    Authed { actor, req }: Authed,
+) -> Result<Response, ApiError> {
     let params = req.params()?;
     let name = params
         .str("name")

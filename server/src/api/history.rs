@@ -28,9 +28,8 @@ fn successor(r: &Reason) -> Option<&str> {
     }
 }
 
-pub fn history_json(t: &TokenRecord, now: DateTime<Utc>) -> Value {
-    let status = t.status(now);
-    let mut story: Vec<(DateTime<Utc>, String)> = Vec::new();
+/// How the token came to be: grant, user, client, policy and where from.
+fn issued_sentence(t: &TokenRecord) -> String {
     let from = match (&t.origin.remote_addr, &t.origin.user_agent) {
         (Some(a), Some(ua)) => format!(" from {a} ({ua})"),
         (Some(a), None) => format!(" from {a}"),
@@ -42,13 +41,16 @@ pub fn history_json(t: &TokenRecord, now: DateTime<Utc>) -> Value {
         GrantKind::Reset => "issued by Reset Token".to_string(),
         g => format!("issued by a {} grant", grant_name(g)),
     };
-    story.push((
-        t.issued_at,
-        format!(
-            "{how} to {} for client {} under the {} policy{from}",
-            t.username, t.client_id, t.policy
-        ),
-    ));
+    format!(
+        "{how} to {} for client {} under the {} policy{from}",
+        t.username, t.client_id, t.policy
+    )
+}
+
+/// The token's life in sentences, each with its time, oldest first (stable, so events at
+/// the same instant keep the order below).
+fn story(t: &TokenRecord, now: DateTime<Utc>) -> Vec<String> {
+    let mut story: Vec<(DateTime<Utc>, String)> = vec![(t.issued_at, issued_sentence(t))];
     if let (Some(at), Some(route)) = (t.last_used_at, &t.last_used_route) {
         let times = if t.use_count == 1 { "once" } else { "times" };
         let count = if t.use_count == 1 {
@@ -75,11 +77,18 @@ pub fn history_json(t: &TokenRecord, now: DateTime<Utc>) -> Value {
         story.push((r.at, format!("refused on {}{from}: {}", r.route, r.reason)));
     }
     story.sort_by_key(|(at, _)| *at);
+    story
+        .into_iter()
+        .map(|(at, s)| format!("{} {s}", iso_millis(at)))
+        .collect()
+}
+
+pub fn history_json(t: &TokenRecord, now: DateTime<Utc>) -> Value {
     json!({
         "token": t.token,
         "user": t.username,
         "client": t.client_id,
-        "status": status,
+        "status": t.status(now),
         "policy": t.policy,
         "scope": t.scope,
         "issued": {
@@ -110,9 +119,6 @@ pub fn history_json(t: &TokenRecord, now: DateTime<Utc>) -> Value {
             "reason": r.reason,
         })).collect::<Vec<_>>(),
         "rejected_count": t.rejected_count,
-        "story": story
-            .into_iter()
-            .map(|(at, s)| format!("{} {s}", iso_millis(at)))
-            .collect::<Vec<_>>(),
+        "story": story(t, now),
     })
 }

@@ -1,5 +1,7 @@
-//! The HTTP API, grouped by resource. Handlers only parse and shape; the rules live in
-//! `domain`, the shapes in `profile`.
+//! The HTTP API, grouped by resource; each resource module gives its `routes()` and [`app`]
+//! merges them. Handlers only parse and shape: who is calling and which device they name
+//! come from the extractors in [`extract`], the rules from `domain`, the shapes (and every
+//! other difference between the eras) from [`profile`].
 
 pub mod access_tokens;
 pub mod admin;
@@ -10,6 +12,7 @@ pub mod control;
 pub mod devices;
 pub mod error;
 pub mod events;
+pub mod extract;
 pub mod faults;
 pub mod history;
 pub mod journal;
@@ -26,78 +29,28 @@ use axum::extract::{Request, State};
 use axum::http::{header, HeaderValue, Method, StatusCode};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{any, get, post, put};
+use axum::routing::get;
 use axum::Router;
 
 use crate::api::error::{ApiError, Unrendered};
 use crate::state::AppState;
 
-/// The whole HTTP API for one server.
+/// The whole HTTP API for one server: each resource's routes, the admin API behind its
+/// guard, the web pages, and the middleware every request passes.
 pub fn app(state: AppState) -> Router {
     let v1 = Router::new()
-        .route("/users", post(users::signup))
-        .route(
-            "/user",
-            get(users::me).put(users::update).delete(users::delete),
-        )
-        .route("/user/password-reset", post(users::password_reset))
-        .route(
-            "/access_tokens",
-            get(access_tokens::list).delete(access_tokens::revoke_all),
-        )
-        .route(
-            "/access_tokens/current",
-            get(access_tokens::current).delete(access_tokens::revoke_current),
-        )
-        .route(
-            "/access_tokens/{token}",
-            axum::routing::delete(access_tokens::revoke),
-        )
-        .route("/clients", get(clients::list).post(clients::create))
-        .route(
-            "/clients/{id}",
-            put(clients::update).delete(clients::delete),
-        )
-        .route("/provisioning/{id}", post(provisioning::provision))
-        .merge(webhook_routes())
-        .merge(device_routes());
-    let mock = Router::new()
-        .route("/health", get(admin::health))
-        .route("/tokens", get(admin::tokens))
-        .route("/requests", get(journal::list).delete(journal::clear))
-        .route("/state", get(control::state))
-        .route("/reset", post(control::reset))
-        .route("/reload", post(control::reload))
-        .route(
-            "/faults",
-            get(faults::list).post(faults::add).delete(faults::clear),
-        )
-        .route("/faults/{id}", axum::routing::delete(faults::remove))
-        .route("/tokens/{token}", get(admin::token))
-        .route("/clock", get(admin::get_clock).post(admin::set_clock))
-        .route(
-            "/policy",
-            get(admin::get_policy)
-                .put(admin::set_policy)
-                .post(admin::set_policy),
-        )
-        .route("/users/{username}/reset-token", post(admin::reset_token))
-        .route(
-            "/users/{username}/mfa",
-            put(admin::set_mfa).delete(admin::clear_mfa),
-        )
-        .merge(crate::web::admin_routes())
-        .route("/device-server", get(mock_devices::device_server))
-        .route(
-            "/devices",
-            get(mock_devices::list).post(mock_devices::create),
-        )
-        .layer(middleware::from_fn_with_state(
-            state.clone(),
-            control::admin_guard,
-        ));
+        .merge(users::routes())
+        .merge(access_tokens::routes())
+        .merge(clients::routes())
+        .merge(webhooks::routes())
+        .merge(devices::routes())
+        .merge(events::routes());
+    let mock = admin::routes().layer(middleware::from_fn_with_state(
+        state.clone(),
+        control::admin_guard,
+    ));
     Router::new()
-        .route("/oauth/token", any(oauth::token))
+        .merge(oauth::routes())
         .route("/server/health", get(admin::health))
         .nest("/v1", v1)
         .nest("/__mock", mock)
@@ -125,61 +78,6 @@ pub fn app(state: AppState) -> Router {
         ))
         .layer(middleware::from_fn(cors))
         .with_state(state)
-}
-
-/// `/v1/webhooks…` and `/v1/integrations…` (particle).
-fn webhook_routes() -> Router<AppState> {
-    Router::new()
-        .route(
-            "/webhooks",
-            get(webhooks::list_webhooks).post(webhooks::create_webhook),
-        )
-        .route(
-            "/webhooks/{id}",
-            get(webhooks::get_webhook).delete(webhooks::delete_webhook),
-        )
-        .route(
-            "/integrations",
-            get(webhooks::list_integrations).post(webhooks::create_integration),
-        )
-        .route(
-            "/integrations/{id}",
-            get(webhooks::get_integration)
-                .put(webhooks::update_integration)
-                .delete(webhooks::delete_integration),
-        )
-}
-
-/// `/v1/devices…` and `/v1/events…`. Static segments (`events`, `ping`) win over `{name}`,
-/// so `GET /v1/devices/:id/ping` still reads a variable named `ping`.
-fn device_routes() -> Router<AppState> {
-    Router::new()
-        .route("/devices", get(devices::list).post(devices::claim))
-        .route("/devices/events", get(events::mine).post(events::publish))
-        .route("/devices/events/{*prefix}", get(events::mine))
-        .route(
-            "/devices/{id}",
-            get(devices::detail)
-                .put(devices::update)
-                .delete(devices::release),
-        )
-        .route("/devices/{id}/events", get(events::device))
-        .route(
-            "/devices/{id}/events/{*prefix}",
-            get(events::device_prefixed),
-        )
-        .route(
-            "/devices/{id}/ping",
-            put(devices::ping)
-                .get(calls::get_ping_variable)
-                .post(calls::call_ping_function),
-        )
-        .route(
-            "/devices/{id}/{name}",
-            get(calls::get_variable).post(calls::call_function),
-        )
-        .route("/events", get(events::firehose))
-        .route("/events/{*prefix}", get(events::firehose))
 }
 
 async fn not_found() -> ApiError {

@@ -13,6 +13,13 @@ use crate::domain::grant::{token_grant, TokenParams};
 use crate::domain::token::{short, Origin};
 use crate::error::{text, OAuthError};
 use crate::state::AppState;
+use axum::routing::any;
+use axum::Router;
+
+/// `/oauth/token`, any method (the library answers the wrong ones itself).
+pub fn routes() -> Router<AppState> {
+    Router::new().route("/oauth/token", any(token))
+}
 
 /// Any method reaches this handler: a GET gets the library's `invalid_request`, not a 405.
 /// An `Authorization: Bearer …` header is ignored here (particle-cli sends `Bearer null`).

@@ -13,10 +13,9 @@ use axum::http::StatusCode;
 use axum::response::Response;
 use serde_json::json;
 
-use crate::api::auth::authenticate;
 use crate::api::error::ApiError;
+use crate::api::extract::Authed;
 use crate::api::profile::json_response;
-use crate::api::request::ApiRequest;
 use crate::devices::keys::{device_key_pem, parse_device_key};
 use crate::devices::types::is_device_id;
 use crate::state::AppState;
@@ -29,9 +28,8 @@ fn refused(message: impl Into<String>) -> ApiError {
 pub async fn provision(
     State(state): State<AppState>,
     Path(id): Path<String>,
-    req: ApiRequest,
+    Authed { actor, req }: Authed,
 ) -> Result<Response, ApiError> {
-    let actor = authenticate(&state, &req)?;
     let params = req.params()?;
     let device_id = params
         .str("deviceID")

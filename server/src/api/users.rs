@@ -5,14 +5,23 @@ use axum::http::StatusCode;
 use axum::response::Response;
 use serde_json::json;
 
-use crate::api::auth::authenticate;
 use crate::api::error::ApiError;
+use crate::api::extract::Authed;
 use crate::api::profile::{json_response, shape, Signup};
 use crate::api::request::ApiRequest;
-use crate::config::Profile;
 use crate::domain::token::Reason;
 use crate::domain::users::{normalize_username, User};
 use crate::state::AppState;
+use axum::routing::{get, post};
+use axum::Router;
+
+/// `/v1/users`, `/v1/user…` (relative to `/v1`).
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/users", post(signup))
+        .route("/user", get(me).put(update).delete(delete))
+        .route("/user/password-reset", post(password_reset))
+}
 
 /// `POST /v1/users`, no auth, form or JSON.
 pub async fn signup(State(state): State<AppState>, req: ApiRequest) -> Result<Response, ApiError> {
@@ -48,8 +57,7 @@ pub async fn signup(State(state): State<AppState>, req: ApiRequest) -> Result<Re
 }
 
 /// `GET /v1/user`.
-pub async fn me(State(state): State<AppState>, req: ApiRequest) -> Result<Response, ApiError> {
-    let actor = authenticate(&state, &req)?;
+pub async fn me(Authed { actor, .. }: Authed) -> Result<Response, ApiError> {
     Ok(json_response(StatusCode::OK, &user_json(&actor.user)))
 }
 
@@ -80,8 +88,10 @@ fn truthy(v: Option<String>) -> bool {
 /// `PUT /v1/user`: a password change (`password` + `current_password`), an email change
 /// (`username` + `current_password`) or `account_info`; `invalidate_tokens=true` kills every
 /// token of the user.
-pub async fn update(State(state): State<AppState>, req: ApiRequest) -> Result<Response, ApiError> {
-    let actor = authenticate(&state, &req)?;
+pub async fn update(
+    State(state): State<AppState>,
+    Authed { actor, req }: Authed,
+) -> Result<Response, ApiError> {
     let params = req.params()?;
     let new_password = params.str("password").filter(|s| !s.is_empty());
     let new_username = params.str("username").filter(|s| !s.trim().is_empty());
@@ -151,7 +161,7 @@ pub async fn password_reset(
     State(state): State<AppState>,
     req: ApiRequest,
 ) -> Result<Response, ApiError> {
-    if state.config().profile != Profile::Particle {
+    if !shape(state.config().profile).has_particle_api() {
         return Err(ApiError::NotFound);
     }
     let username = req
@@ -177,8 +187,10 @@ pub async fn password_reset(
 }
 
 /// `DELETE /v1/user` with `password`.
-pub async fn delete(State(state): State<AppState>, req: ApiRequest) -> Result<Response, ApiError> {
-    let actor = authenticate(&state, &req)?;
+pub async fn delete(
+    State(state): State<AppState>,
+    Authed { actor, req }: Authed,
+) -> Result<Response, ApiError> {
     let password = req.params()?.str("password").unwrap_or_default();
     if state
         .check_password(&actor.user.username, &password)

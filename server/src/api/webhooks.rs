@@ -6,19 +6,31 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use serde_json::{json, Value};
 
-use crate::api::auth::{authenticate, Actor};
+use crate::api::auth::Actor;
 use crate::api::error::ApiError;
+use crate::api::extract::{Authed, ParticleAuthed};
 use crate::api::profile::json_response;
 use crate::api::request::ApiRequest;
-use crate::config::Profile;
 use crate::state::AppState;
 use crate::webhooks::{delivery, Hook, HookConfig, HookError};
+use axum::routing::get;
+use axum::Router;
 
-fn particle_only(state: &AppState, req: &ApiRequest) -> Result<Actor, ApiError> {
-    if state.config().profile != Profile::Particle {
-        return Err(ApiError::NotFound);
-    }
-    authenticate(state, req)
+/// `/v1/webhooks…` and `/v1/integrations…` (relative to `/v1`).
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/webhooks", get(list_webhooks).post(create_webhook))
+        .route("/webhooks/{id}", get(get_webhook).delete(delete_webhook))
+        .route(
+            "/integrations",
+            get(list_integrations).post(create_integration),
+        )
+        .route(
+            "/integrations/{id}",
+            get(get_integration)
+                .put(update_integration)
+                .delete(delete_integration),
+        )
 }
 
 fn not_found() -> ApiError {
@@ -76,9 +88,9 @@ fn read_config(
     Ok(config)
 }
 
-async fn create(state: &AppState, req: &ApiRequest) -> Result<Response, ApiError> {
-    let actor = particle_only(state, req)?;
-    let config = read_config(state, &actor, req, None)?;
+async fn create(state: &AppState, authed: Authed) -> Result<Response, ApiError> {
+    let Authed { actor, req } = authed;
+    let config = read_config(state, &actor, &req, None)?;
     let hook = state
         .webhooks()
         .create(&actor.user.username, config, state.clock().now());
@@ -114,26 +126,25 @@ async fn create(state: &AppState, req: &ApiRequest) -> Result<Response, ApiError
 /// hookUrl}`.
 pub async fn create_webhook(
     State(state): State<AppState>,
-    req: ApiRequest,
+    ParticleAuthed(authed): ParticleAuthed,
 ) -> Result<Response, ApiError> {
-    create(&state, &req).await
+    create(&state, authed).await
 }
 
 /// `POST /v1/integrations` with `integration_type` `Webhook` (or none): as
 /// `POST /v1/webhooks`.
 pub async fn create_integration(
     State(state): State<AppState>,
-    req: ApiRequest,
+    ParticleAuthed(authed): ParticleAuthed,
 ) -> Result<Response, ApiError> {
-    create(&state, &req).await
+    create(&state, authed).await
 }
 
 /// `GET /v1/webhooks`: the caller's webhooks, oldest first.
 pub async fn list_webhooks(
     State(state): State<AppState>,
-    req: ApiRequest,
+    ParticleAuthed(Authed { actor, .. }): ParticleAuthed,
 ) -> Result<Response, ApiError> {
-    let actor = particle_only(&state, &req)?;
     let hooks = state.webhooks().list(&actor.user.username);
     let list: Vec<Value> = hooks.iter().map(Hook::view).collect();
     Ok(json_response(StatusCode::OK, &Value::Array(list)))
@@ -142,9 +153,8 @@ pub async fn list_webhooks(
 /// `GET /v1/integrations`: the same, each with `integration_type`.
 pub async fn list_integrations(
     State(state): State<AppState>,
-    req: ApiRequest,
+    ParticleAuthed(Authed { actor, .. }): ParticleAuthed,
 ) -> Result<Response, ApiError> {
-    let actor = particle_only(&state, &req)?;
     let hooks = state.webhooks().list(&actor.user.username);
     let list: Vec<Value> = hooks.iter().map(integration_view).collect();
     Ok(json_response(StatusCode::OK, &Value::Array(list)))
@@ -161,9 +171,8 @@ fn owned(state: &AppState, actor: &Actor, id: &str) -> Result<Hook, ApiError> {
 pub async fn get_webhook(
     State(state): State<AppState>,
     Path(id): Path<String>,
-    req: ApiRequest,
+    ParticleAuthed(Authed { actor, .. }): ParticleAuthed,
 ) -> Result<Response, ApiError> {
-    let actor = particle_only(&state, &req)?;
     let hook = owned(&state, &actor, &id)?;
     Ok(json_response(StatusCode::OK, &hook.view()))
 }
@@ -172,9 +181,8 @@ pub async fn get_webhook(
 pub async fn get_integration(
     State(state): State<AppState>,
     Path(id): Path<String>,
-    req: ApiRequest,
+    ParticleAuthed(Authed { actor, .. }): ParticleAuthed,
 ) -> Result<Response, ApiError> {
-    let actor = particle_only(&state, &req)?;
     let hook = owned(&state, &actor, &id)?;
     Ok(json_response(
         StatusCode::OK,
@@ -187,9 +195,8 @@ pub async fn get_integration(
 pub async fn update_integration(
     State(state): State<AppState>,
     Path(id): Path<String>,
-    req: ApiRequest,
+    ParticleAuthed(Authed { actor, req }): ParticleAuthed,
 ) -> Result<Response, ApiError> {
-    let actor = particle_only(&state, &req)?;
     let old = owned(&state, &actor, &id)?;
     let config = read_config(&state, &actor, &req, Some(&old))?;
     let hook = state
@@ -202,8 +209,7 @@ pub async fn update_integration(
     ))
 }
 
-fn remove(state: &AppState, req: &ApiRequest, id: &str) -> Result<(), ApiError> {
-    let actor = particle_only(state, req)?;
+fn remove(state: &AppState, actor: &Actor, id: &str) -> Result<(), ApiError> {
     if !state.webhooks().remove(&actor.user.username, id) {
         return Err(not_found());
     }
@@ -215,9 +221,9 @@ fn remove(state: &AppState, req: &ApiRequest, id: &str) -> Result<(), ApiError> 
 pub async fn delete_webhook(
     State(state): State<AppState>,
     Path(id): Path<String>,
-    req: ApiRequest,
+    ParticleAuthed(Authed { actor, .. }): ParticleAuthed,
 ) -> Result<Response, ApiError> {
-    remove(&state, &req, &id)?;
+    remove(&state, &actor, &id)?;
     Ok(json_response(StatusCode::OK, &json!({"ok": true})))
 }
 
@@ -225,8 +231,8 @@ pub async fn delete_webhook(
 pub async fn delete_integration(
     State(state): State<AppState>,
     Path(id): Path<String>,
-    req: ApiRequest,
+    ParticleAuthed(Authed { actor, .. }): ParticleAuthed,
 ) -> Result<Response, ApiError> {
-    remove(&state, &req, &id)?;
+    remove(&state, &actor, &id)?;
     Ok(StatusCode::NO_CONTENT.into_response())
 }

@@ -45,16 +45,7 @@ pub(crate) async fn serve(
     config: &Config,
     shutdown: impl Future<Output = ()>,
 ) {
-    let max = config
-        .max_connections
-        .unwrap_or_else(cap::default_max_connections)
-        .clamp(1, Semaphore::MAX_PERMITS);
-    if let Some(files) = cap::open_file_limit().filter(|&files| max >= files) {
-        tracing::warn!(
-            "--max-connections {max} is not below the open-file limit ({files}): idle \
-             connections can use up every descriptor before the cap applies"
-        );
-    }
+    let max = connection_cap(config);
     let slots = Arc::new(Semaphore::new(max));
     let deadlines = Deadlines {
         header: config.header_timeout,
@@ -96,22 +87,7 @@ pub(crate) async fn serve(
         backoff.reset();
         // No Nagle delay: event streams and small JSON answers go out as soon as written.
         let _ = tcp.set_nodelay(true);
-        let admission = match slots.clone().try_acquire_owned() {
-            Ok(permit) => {
-                at_cap = false;
-                Admission::Slot { _permit: permit }
-            }
-            Err(_) => {
-                if !at_cap {
-                    tracing::warn!(
-                        "{max} HTTP connections open (--max-connections): new ones get only \
-                         /server/health and /__mock until some close"
-                    );
-                    at_cap = true;
-                }
-                Admission::Overflow
-            }
-        };
+        let admission = admit(&slots, max, &mut at_cap);
         let (shared, open) = (shared.clone(), open_rx.clone());
         tokio::spawn(async move {
             connection::serve(tcp, remote, shared, admission).await;
@@ -122,4 +98,40 @@ pub(crate) async fn serve(
     stop_tx.send_replace(true);
     drop(open_rx);
     open_tx.closed().await;
+}
+
+/// `--max-connections`, or the default; warns when the open-file limit comes first.
+fn connection_cap(config: &Config) -> usize {
+    let max = config
+        .max_connections
+        .unwrap_or_else(cap::default_max_connections)
+        .clamp(1, Semaphore::MAX_PERMITS);
+    if let Some(files) = cap::open_file_limit().filter(|&files| max >= files) {
+        tracing::warn!(
+            "--max-connections {max} is not below the open-file limit ({files}): idle \
+             connections can use up every descriptor before the cap applies"
+        );
+    }
+    max
+}
+
+/// A slot under the cap, else an overflow admission; warns once each time the cap is
+/// reached (`at_cap` remembers whether it already did).
+fn admit(slots: &Arc<Semaphore>, max: usize, at_cap: &mut bool) -> Admission {
+    match slots.clone().try_acquire_owned() {
+        Ok(permit) => {
+            *at_cap = false;
+            Admission::Slot { _permit: permit }
+        }
+        Err(_) => {
+            if !*at_cap {
+                tracing::warn!(
+                    "{max} HTTP connections open (--max-connections): new ones get only \
+                     /server/health and /__mock until some close"
+                );
+                *at_cap = true;
+            }
+            Admission::Overflow
+        }
+    }
 }

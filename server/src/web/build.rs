@@ -9,7 +9,7 @@
 
 use axum::extract::State;
 use axum::http::StatusCode;
-use axum::response::Response;
+use axum::response::{IntoResponse, Response};
 use axum::Extension;
 
 use crate::api::request::{ApiRequest, Params};
@@ -22,54 +22,10 @@ use crate::web::html::{
 };
 use crate::web::pages::{self, Notice, Settings};
 use crate::web::sessions::{same_secret, Session, SessionError, Sessions};
+use crate::web::signed_in::{login_page, signed_out, NotSignedIn, SignedIn, SignedOut};
 
 const CSRF_FAILED: &str =
     "This form has expired or did not come from this site. Nothing was changed; please try again.";
-
-/// The signed-in session behind the request's cookie, if its user still exists.
-fn current(
-    state: &AppState,
-    sessions: &Sessions,
-    req: &ApiRequest,
-) -> Result<Session, SessionError> {
-    let token = cookie(&req.headers, SESSION_COOKIE).ok_or(SessionError::Missing)?;
-    let session = sessions.get(&token, state.clock().now())?;
-    if !account::exists(state, &session.username) {
-        sessions.remove(&token);
-        return Err(SessionError::Missing);
-    }
-    req.note.update(|n| {
-        n.user = Some(session.username.clone());
-        n.client = Some(state.config().build_client_id.clone());
-    });
-    Ok(session)
-}
-
-/// The login page with a fresh, signed pre-session CSRF value in both the cookie and the form.
-fn login_page(
-    sessions: &Sessions,
-    status: StatusCode,
-    username: &str,
-    notice: Option<Notice<'_>>,
-) -> Response {
-    let csrf = sessions.login_csrf();
-    let mut resp = page(status, pages::login(&csrf, username, notice));
-    set_cookie(&mut resp, LOGIN_CSRF_COOKIE, &csrf);
-    resp
-}
-
-/// The login page explaining why the session is not there.
-fn signed_out(sessions: &Sessions, status: StatusCode, e: SessionError) -> Response {
-    let notice = match e {
-        SessionError::Missing => Notice::Info("Log in to see your access token."),
-        SessionError::Expired => Notice::Error("Your session has expired. Please log in again."),
-    };
-    let mut resp = login_page(sessions, status, "", Some(notice));
-    if e == SessionError::Expired {
-        clear_cookie(&mut resp, SESSION_COOKIE);
-    }
-    resp
-}
 
 fn field(params: &Params, name: &str) -> String {
     params.str(name).unwrap_or_default()
@@ -96,15 +52,15 @@ fn settings_page(
 }
 
 /// `GET /build`, `GET /build/login`: the login form, or the Settings page when signed in.
-pub async fn index(
-    State(state): State<AppState>,
-    Extension(sessions): Extension<Sessions>,
-    req: ApiRequest,
-) -> Response {
-    match current(&state, &sessions, &req) {
+pub async fn index(signed: Result<SignedIn, NotSignedIn>) -> Response {
+    match signed {
         Ok(_) => redirect("/build/settings"),
-        Err(SessionError::Missing) => login_page(&sessions, StatusCode::OK, "", None),
-        Err(e) => signed_out(&sessions, StatusCode::OK, e),
+        Err(NotSignedIn::Out(SignedOut {
+            error: SessionError::Missing,
+            sessions,
+        })) => login_page(&sessions, StatusCode::OK, "", None),
+        Err(NotSignedIn::Out(out)) => signed_out(&out.sessions, StatusCode::OK, out.error),
+        Err(e) => e.into_response(),
     }
 }
 
@@ -167,13 +123,10 @@ pub async fn login(
 /// `GET /build/settings`: the access token, its expiry and the Reset Token button.
 pub async fn settings(
     State(state): State<AppState>,
-    Extension(sessions): Extension<Sessions>,
-    req: ApiRequest,
+    SignedIn {
+        session: s, req, ..
+    }: SignedIn,
 ) -> Response {
-    let s = match current(&state, &sessions, &req) {
-        Ok(s) => s,
-        Err(e) => return signed_out(&sessions, StatusCode::UNAUTHORIZED, e),
-    };
     let notice = (req.query_param("reset") == Some("done")).then_some(Notice::Info(
         "Your access token was reset. Programs that used the old token need the new one.",
     ));
@@ -193,13 +146,12 @@ fn form_ok(req: &ApiRequest, s: &Session) -> bool {
 /// `POST /build/settings/reset` (form `csrf`): "Reset Token".
 pub async fn reset(
     State(state): State<AppState>,
-    Extension(sessions): Extension<Sessions>,
-    req: ApiRequest,
+    SignedIn {
+        session: s,
+        sessions,
+        req,
+    }: SignedIn,
 ) -> Response {
-    let s = match current(&state, &sessions, &req) {
-        Ok(s) => s,
-        Err(e) => return signed_out(&sessions, StatusCode::UNAUTHORIZED, e),
-    };
     if !form_ok(&req, &s) {
         return settings_page(
             &state,
@@ -217,12 +169,16 @@ pub async fn reset(
 /// `POST /build/logout` (form `csrf`): ends the session.
 pub async fn logout(
     State(state): State<AppState>,
-    Extension(sessions): Extension<Sessions>,
-    req: ApiRequest,
+    signed: Result<SignedIn, NotSignedIn>,
 ) -> Response {
-    let s = match current(&state, &sessions, &req) {
-        Ok(s) => s,
-        Err(_) => return redirect("/build"),
+    let SignedIn {
+        session: s,
+        sessions,
+        req,
+    } = match signed {
+        Ok(signed) => signed,
+        Err(NotSignedIn::Out(_)) => return redirect("/build"),
+        Err(e) => return e.into_response(),
     };
     if !form_ok(&req, &s) {
         return settings_page(

@@ -19,6 +19,7 @@ pub mod html;
 pub mod live;
 pub mod pages;
 pub mod sessions;
+pub mod signed_in;
 
 use axum::routing::{get, post};
 use axum::{Extension, Router};

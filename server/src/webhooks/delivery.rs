@@ -187,6 +187,51 @@ async fn send(clients: &Clients, plan: Plan, timeout: Duration) -> Attempt {
             format!("cannot send to {shown}: spark-mock has no TLS, so only http:// targets work"),
         );
     }
+    let user_agent = plan
+        .headers
+        .iter()
+        .find(|(k, _)| k.eq_ignore_ascii_case("user-agent"))
+        .map(|(_, v)| v.clone())
+        .unwrap_or_else(|| render::USER_AGENT.to_string());
+    let mut attempt = Attempt {
+        url: shown,
+        status: None,
+        user_agent,
+        outcome: Err(String::new()),
+    };
+    let describe = |e: reqwest::Error| describe(e, &target, timeout);
+    let mut resp = match request(clients, &plan, url, timeout).send().await {
+        Ok(r) => r,
+        Err(e) => {
+            attempt.outcome = Err(describe(e));
+            return attempt;
+        }
+    };
+    let status = resp.status().as_u16();
+    attempt.status = Some(status);
+    let body = match read_capped(&mut resp).await {
+        Ok(body) => body,
+        Err(e) => {
+            attempt.outcome = Err(describe(e));
+            return attempt;
+        }
+    };
+    attempt.outcome = if status >= 400 {
+        Err(render::status_error(status, &host))
+    } else {
+        Ok(String::from_utf8_lossy(&body).into_owned())
+    };
+    attempt
+}
+
+/// The request a plan describes: its method and headers, the default `User-Agent`,
+/// `Content-Type` and `Accept` where the plan gives none, the body and Basic auth.
+fn request(
+    clients: &Clients,
+    plan: &Plan,
+    url: reqwest::Url,
+    timeout: Duration,
+) -> reqwest::RequestBuilder {
     let given = |name: &HeaderName| {
         plan.headers
             .iter()
@@ -202,12 +247,6 @@ async fn send(clients: &Clients, plan: Plan, timeout: Duration) -> Attempt {
     for (name, value) in &plan.headers {
         rb = rb.header(name.as_str(), value.as_str());
     }
-    let user_agent = plan
-        .headers
-        .iter()
-        .find(|(k, _)| k.eq_ignore_ascii_case("user-agent"))
-        .map(|(_, v)| v.clone())
-        .unwrap_or_else(|| render::USER_AGENT.to_string());
     if !given(&USER_AGENT) {
         rb = rb.header(USER_AGENT, HeaderValue::from_static(render::USER_AGENT));
     }
@@ -223,53 +262,31 @@ async fn send(clients: &Clients, plan: Plan, timeout: Duration) -> Attempt {
     if let Some((user, password)) = &plan.basic_auth {
         rb = rb.basic_auth(user, Some(password));
     }
-    let describe = |e: reqwest::Error| {
-        if e.is_timeout() {
-            format!("timed out after {} waiting for {target}", human(timeout))
-        } else if e.is_connect() {
-            format!("could not connect to {target}: {}", root_cause(&e))
-        } else if e.is_builder() {
-            format!("invalid request: {}", root_cause(&e))
-        } else {
-            format!("request to {target} failed: {}", root_cause(&e))
-        }
-    };
-    let mut attempt = Attempt {
-        url: shown,
-        status: None,
-        user_agent,
-        outcome: Err(String::new()),
-    };
-    let mut resp = match rb.send().await {
-        Ok(r) => r,
-        Err(e) => {
-            attempt.outcome = Err(describe(e));
-            return attempt;
-        }
-    };
-    let status = resp.status().as_u16();
-    attempt.status = Some(status);
+    rb
+}
+
+/// The response body, cut at [`MAX_RESPONSE_BYTES`] (the rest is not read).
+async fn read_capped(resp: &mut reqwest::Response) -> Result<Vec<u8>, reqwest::Error> {
     let mut body = Vec::new();
-    loop {
-        match resp.chunk().await {
-            Ok(Some(chunk)) => {
-                let room = MAX_RESPONSE_BYTES - body.len();
-                body.extend_from_slice(&chunk[..chunk.len().min(room)]);
-                if body.len() >= MAX_RESPONSE_BYTES {
-                    break;
-                }
-            }
-            Ok(None) => break,
-            Err(e) => {
-                attempt.outcome = Err(describe(e));
-                return attempt;
-            }
+    while let Some(chunk) = resp.chunk().await? {
+        let room = MAX_RESPONSE_BYTES - body.len();
+        body.extend_from_slice(&chunk[..chunk.len().min(room)]);
+        if body.len() >= MAX_RESPONSE_BYTES {
+            break;
         }
     }
-    attempt.outcome = if status >= 400 {
-        Err(render::status_error(status, &host))
+    Ok(body)
+}
+
+/// A failed send in words, naming the `target` (`host:port`).
+fn describe(e: reqwest::Error, target: &str, timeout: Duration) -> String {
+    if e.is_timeout() {
+        format!("timed out after {} waiting for {target}", human(timeout))
+    } else if e.is_connect() {
+        format!("could not connect to {target}: {}", root_cause(&e))
+    } else if e.is_builder() {
+        format!("invalid request: {}", root_cause(&e))
     } else {
-        Ok(String::from_utf8_lossy(&body).into_owned())
-    };
-    attempt
+        format!("request to {target} failed: {}", root_cause(&e))
+    }
 }

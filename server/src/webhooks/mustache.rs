@@ -159,103 +159,122 @@ struct Frame {
     children: Vec<Node>,
 }
 
+/// The brace of `{{{name}}}` and `{{{name}}` (a named constant: a brace in a character
+/// literal reads like a block to simple tools).
+const BRACE: char = '{';
+
 fn parse(template: &str) -> Vec<Node> {
-    let mut frames = vec![Frame {
-        path: Vec::new(),
-        name: String::new(),
-        inverted: false,
-        children: Vec::new(),
-    }];
+    let mut parser = Parser::default();
     let mut rest = template;
-    let push = |frames: &mut Vec<Frame>, node: Node| {
-        if let Some(top) = frames.last_mut() {
-            top.children.push(node);
-        }
-    };
     while let Some(open) = rest.find("{{") {
         if open > 0 {
-            push(&mut frames, Node::Text(rest[..open].to_string()));
+            parser.push(Node::Text(rest[..open].to_string()));
         }
         let after = &rest[open + 2..];
         // `{{{name}}}`: unescaped.
-        if let Some(inner) = after.strip_prefix('{') {
+        if let Some(inner) = after.strip_prefix(BRACE) {
             if let Some(close) = inner.find("}}}") {
-                let name = inner[..close].trim();
-                push(
-                    &mut frames,
-                    Node::Var {
-                        path: path_of(name),
-                        escape: false,
-                    },
-                );
+                parser.var(inner[..close].trim(), false);
                 rest = &inner[close + 3..];
                 continue;
             }
         }
         let Some(close) = after.find("}}") else {
-            push(&mut frames, Node::Text(rest[open..].to_string()));
+            parser.push(Node::Text(rest[open..].to_string()));
             rest = "";
             break;
         };
-        let tag = after[..close].trim();
+        parser.tag(after[..close].trim());
         rest = &after[close + 2..];
+    }
+    if !rest.is_empty() {
+        parser.push(Node::Text(rest.to_string()));
+    }
+    parser.finish()
+}
+
+/// A parse in progress: the open sections, innermost last; the first is the template.
+struct Parser {
+    frames: Vec<Frame>,
+}
+
+impl Default for Parser {
+    fn default() -> Self {
+        Parser {
+            frames: vec![Frame {
+                path: Vec::new(),
+                name: String::new(),
+                inverted: false,
+                children: Vec::new(),
+            }],
+        }
+    }
+}
+
+impl Parser {
+    fn push(&mut self, node: Node) {
+        if let Some(top) = self.frames.last_mut() {
+            top.children.push(node);
+        }
+    }
+
+    fn var(&mut self, name: &str, escape: bool) {
+        self.push(Node::Var {
+            path: path_of(name),
+            escape,
+        });
+    }
+
+    /// One `{{…}}` tag, trimmed, without its braces.
+    fn tag(&mut self, tag: &str) {
         let (sigil, name) = match tag.chars().next() {
-            Some(c @ ('#' | '^' | '/' | '!' | '>' | '&' | '=' | '{')) => (Some(c), tag[1..].trim()),
+            Some(c @ ('#' | '^' | '/' | '!' | '>' | '&' | '=' | BRACE)) => {
+                (Some(c), tag[1..].trim())
+            }
             _ => (None, tag),
         };
         match sigil {
-            Some('#') | Some('^') => frames.push(Frame {
+            Some('#') | Some('^') => self.frames.push(Frame {
                 path: path_of(name),
                 name: name.to_string(),
                 inverted: sigil == Some('^'),
                 children: Vec::new(),
             }),
-            Some('/') => {
-                // Close the named section (and any unclosed ones inside it); a close tag
-                // that matches no open section is ignored.
-                if let Some(at) = frames.iter().skip(1).rposition(|f| f.name == name) {
-                    while frames.len() > at + 1 {
-                        close_top(&mut frames);
-                    }
-                }
-            }
+            Some('/') => self.close(name),
             // `{{& name}}`, and `{{{name}}` with a brace missing: unescaped.
-            Some('&') | Some('{') => push(
-                &mut frames,
-                Node::Var {
-                    path: path_of(name),
-                    escape: false,
-                },
-            ),
+            Some('&') | Some(BRACE) => self.var(name, false),
             // Comments, partials and delimiter changes render nothing.
             Some(_) => {}
-            None => push(
-                &mut frames,
-                Node::Var {
-                    path: path_of(name),
-                    escape: true,
-                },
-            ),
+            None => self.var(name, true),
         }
     }
-    if !rest.is_empty() {
-        push(&mut frames, Node::Text(rest.to_string()));
-    }
-    while frames.len() > 1 {
-        close_top(&mut frames);
-    }
-    frames.pop().map(|f| f.children).unwrap_or_default()
-}
 
-fn close_top(frames: &mut Vec<Frame>) {
-    if let Some(f) = frames.pop() {
-        if let Some(parent) = frames.last_mut() {
-            parent.children.push(Node::Section {
+    /// Closes the named section (and any unclosed ones inside it); a close tag that matches
+    /// no open section is ignored.
+    fn close(&mut self, name: &str) {
+        if let Some(at) = self.frames.iter().skip(1).rposition(|f| f.name == name) {
+            while self.frames.len() > at + 1 {
+                self.close_top();
+            }
+        }
+    }
+
+    fn close_top(&mut self) {
+        if let Some(f) = self.frames.pop() {
+            self.push(Node::Section {
                 path: f.path,
                 inverted: f.inverted,
                 children: f.children,
             });
         }
+    }
+
+    /// The template's nodes, with unclosed sections ending at its end.
+    fn finish(mut self) -> Vec<Node> {
+        while self.frames.len() > 1 {
+            self.close_top();
+        }
+        self.frames.pop().map(|f| f.children).unwrap_or_default()
     }
 }
 

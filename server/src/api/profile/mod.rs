@@ -59,8 +59,19 @@ pub trait Shape: Send + Sync {
     /// The `invalid_client` text for unknown client credentials.
     fn client_invalid_text(&self) -> &'static str;
 
+    /// Whether this era has the routes the 2014 cloud lacked (`/v1/clients`, webhooks and
+    /// integrations, password reset); without them they answer 404 as unknown routes.
+    fn has_particle_api(&self) -> bool;
+    /// Whether `DELETE /v1/access_tokens/:token` needs HTTP Basic `email:password` (and
+    /// revokes only the caller's own token), or takes the token in the path as its proof.
+    fn revoke_needs_password(&self) -> bool;
+
+    /// `GET /v1/devices`: the caller's devices, in the era's order.
+    fn device_list(&self, devices: Vec<DeviceInfo>) -> Value;
     /// One entry of `GET /v1/devices`.
     fn device_summary(&self, d: &DeviceInfo) -> Value;
+    /// A refused claim (`POST /v1/devices`): unknown device, or someone else's.
+    fn claim_error(&self, status: StatusCode, message: &str) -> ApiError;
     /// `GET /v1/devices/:id`.
     fn device_detail(&self, d: &DeviceInfo) -> Value;
     /// The answer to a rename (`PUT /v1/devices/:id name=`).

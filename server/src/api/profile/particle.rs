@@ -119,6 +119,24 @@ impl Shape for Particle {
     }
 
     /// Today's field set, with both `connected` and `online`.
+    fn has_particle_api(&self) -> bool {
+        true
+    }
+
+    fn revoke_needs_password(&self) -> bool {
+        false
+    }
+
+    /// Newest handshake first, as the cloud sorts.
+    fn device_list(&self, mut devices: Vec<DeviceInfo>) -> Value {
+        devices.sort_by_key(|d| std::cmp::Reverse(d.last_handshake_at));
+        Value::Array(devices.iter().map(|d| self.device_summary(d)).collect())
+    }
+
+    fn claim_error(&self, status: StatusCode, message: &str) -> ApiError {
+        ApiError::message(status, message)
+    }
+
     fn device_summary(&self, d: &DeviceInfo) -> Value {
         json!({
             "id": d.id,

@@ -88,6 +88,24 @@ impl Shape for Spark2014 {
     }
 
     /// Exactly the 2014 fields: `{id,name,last_app,last_heard,connected}`.
+    fn has_particle_api(&self) -> bool {
+        false
+    }
+
+    fn revoke_needs_password(&self) -> bool {
+        true
+    }
+
+    /// In the registry's order.
+    fn device_list(&self, devices: Vec<DeviceInfo>) -> Value {
+        Value::Array(devices.iter().map(|d| self.device_summary(d)).collect())
+    }
+
+    /// The older `{ok:false,errors:[…]}` shape.
+    fn claim_error(&self, status: StatusCode, message: &str) -> ApiError {
+        ApiError::messages(status, &[message])
+    }
+
     fn device_summary(&self, d: &DeviceInfo) -> Value {
         json!({
             "id": d.id,
