@@ -1,5 +1,7 @@
 //! Logging: `tracing` with an `EnvFilter` (`RUST_LOG` wins over `--log`).
 
+use std::io::IsTerminal;
+
 use tracing_subscriber::EnvFilter;
 
 pub fn init(default: &str) {
@@ -8,5 +10,7 @@ pub fn init(default: &str) {
         .with_env_filter(filter)
         .with_target(false)
         .with_writer(std::io::stderr)
+        // Colour codes only for a terminal: logs piped to a file or CI stay plain text.
+        .with_ansi(std::io::stderr().is_terminal())
         .try_init();
 }

@@ -77,6 +77,9 @@ pub fn app(state: AppState) -> Router {
             journal::record,
         ))
         .layer(middleware::from_fn(cors))
+        // A span per request (method, URI), with its status and latency at debug level:
+        // `RUST_LOG=tower_http=debug spark-mock serve` traces every request.
+        .layer(tower_http::trace::TraceLayer::new_for_http())
         .with_state(state)
 }
 
