@@ -6,7 +6,9 @@
 //! - variable → piggy-backed ACK 2.05 with the value (4.04 if unknown);
 //! - Signal → logged ("signaling: rainbow on/off"), ACK 2.04;
 //! - server ping → empty ACK; events → matched by subscription prefix;
-//! - OTA → UpdateReady, ChunkReceived by CRC, UpdateDone ACK, then reboot.
+//! - OTA → UpdateReady, ChunkReceived by CRC (good chunks stored), UpdateDone
+//!   ACK, then reboot, into new definitions if the file is a fragment for this
+//!   device (see [`crate::firmware`]).
 //!
 //! ACKs and responses (with or without a token, 4.00 "EventSlowdown"
 //! included) need no answer; the time reply is logged.
@@ -14,11 +16,13 @@
 use std::time::Duration;
 
 use spark_mock_protocol::coap::Code;
-use spark_mock_protocol::messages::{Chunk, FunctionCall, Response};
+use spark_mock_protocol::messages::{crc32, Chunk, FunctionCall, Response};
 use spark_mock_protocol::{Message, MessageType, Packet, Token};
+use tokio::time::Instant;
 use tracing::{debug, info, warn};
 
-use crate::conn::{Conn, Outgoing};
+use crate::conn::{Conn, Outgoing, CHUNK_MISSED_AFTER};
+use crate::firmware::{definitions_for, summary, Receiving};
 use crate::handle::SimEvent;
 use crate::model::{truncate_name, value_text, CallOutcome, MAX_ARG_LEN};
 use crate::session::{Ended, SessionError};
@@ -38,12 +42,12 @@ impl Conn<'_, '_> {
             Message::ServerHello => debug!(device = %self.ctx.label, "server hello"),
             Message::Response(r) => self.response(p.mtype, token, &r),
             Message::EmptyAck | Message::Reset => {}
-            Message::UpdateBegin(_) => self.update_begin(id, token).await?,
-            Message::Chunk(c) => self.chunk(id, token, &c).await?,
-            Message::UpdateDone => {
-                self.update_done(id, token).await?;
-                return Ok(Some(Ended::Reboot));
+            Message::UpdateBegin(b) => {
+                let size = b.params.map(|p| p.file_size);
+                self.update_begin(id, token, size).await?
             }
+            Message::Chunk(c) => self.chunk(id, token, &c).await?,
+            Message::UpdateDone => return Ok(Some(self.update_done(id, token).await?)),
             // The Core ignores key changes and anything it does not know.
             other => debug!(device = %self.ctx.label, "ignored {other:?}"),
         }
@@ -148,9 +152,15 @@ impl Conn<'_, '_> {
         Ok(())
     }
 
-    /// UpdateBegin: ACK, then UpdateReady (a separate 2.04); the byte count starts over.
-    async fn update_begin(&mut self, id: u16, token: Token) -> Result<(), SessionError> {
-        self.ota_bytes = 0;
+    /// UpdateBegin: ACK, then UpdateReady (a separate 2.04); the file starts over.
+    async fn update_begin(
+        &mut self,
+        id: u16,
+        token: Token,
+        file_size: Option<u32>,
+    ) -> Result<(), SessionError> {
+        self.ota = Some(Receiving::new(file_size));
+        self.ota_missed_at = Some(Instant::now() + CHUNK_MISSED_AFTER);
         let late = self.ctx.spec.connection.answer_delay;
         self.reply(late, empty_ack(id)).await?;
         let out = Outgoing::Separate {
@@ -162,12 +172,15 @@ impl Conn<'_, '_> {
         Ok(())
     }
 
-    /// A chunk: ACK, then ChunkReceived, 2.04 when its CRC matches (the bytes count) or
+    /// A chunk: ACK, then ChunkReceived, 2.04 when its CRC matches (the chunk is stored) or
     /// 4.00 when not.
     async fn chunk(&mut self, id: u16, token: Token, c: &Chunk) -> Result<(), SessionError> {
         let ok = c.crc_matches();
-        if ok {
-            self.ota_bytes += c.data.len();
+        if let (true, Some(r)) = (ok, self.ota.as_mut()) {
+            r.store(c.index, &c.data);
+        }
+        if self.ota.is_some() {
+            self.ota_missed_at = Some(Instant::now() + CHUNK_MISSED_AFTER);
         }
         let late = self.ctx.spec.connection.answer_delay;
         self.reply(late, empty_ack(id)).await?;
@@ -181,14 +194,34 @@ impl Conn<'_, '_> {
         Ok(())
     }
 
-    /// UpdateDone: ACK at once; the caller then ends the session for the reboot.
-    async fn update_done(&mut self, id: u16, token: Token) -> Result<(), SessionError> {
-        let bytes = self.ota_bytes;
+    /// UpdateDone: ACK at once, look at the file, and end the session for the reboot (into
+    /// the fragment's definitions when the file is one for this device).
+    async fn update_done(&mut self, id: u16, token: Token) -> Result<Ended, SessionError> {
         let ack = Outgoing::Ack(Packet::update_done_ack(id, token));
         self.reply(Duration::ZERO, ack).await?;
-        info!(device = %self.ctx.label, "OTA done ({bytes} bytes); rebooting");
-        self.ctx.rep.emit(SimEvent::OtaDone { bytes });
-        Ok(())
+        self.ota_missed_at = None;
+        let file = self.ota.take().map(Receiving::finish).unwrap_or_default();
+        let label = self.ctx.label;
+        let defs = match definitions_for(&file, self.ctx.spec) {
+            Ok(defs) => {
+                let f: Vec<_> = defs.functions.iter().map(|f| f.name.as_str()).collect();
+                let v: Vec<_> = defs.variables.iter().map(|v| v.name.as_str()).collect();
+                info!(device = %label, "OTA done ({} bytes): new firmware with functions {f:?} and variables {v:?}; rebooting", file.len());
+                Some(defs)
+            }
+            Err(why) => {
+                info!(device = %label, "OTA done: stored {} bytes, CRC-32 {:08x} ({why}); rebooting unchanged", file.len(), crc32(&file));
+                None
+            }
+        };
+        let flashed = summary(&file, defs.is_some());
+        self.ctx.rep.flashed(flashed.clone());
+        self.ctx.rep.emit(SimEvent::OtaDone {
+            bytes: flashed.bytes,
+            crc32: flashed.crc32,
+            applied: flashed.applied,
+        });
+        Ok(Ended::Reboot(defs))
     }
 
     /// An event from the server: logged and applied if a subscription

@@ -24,6 +24,9 @@
 //!   handshake and the read/timer loop; Hello, keepalive pings, publishes,
 //!   subscriptions and delayed replies; the answer to each server message.
 //!   `backoff`: reconnect delays with seeded jitter.
+//! - [`firmware`]: what a core makes of a file flashed over the air (a
+//!   devices-file fragment for it becomes its new firmware; anything else is
+//!   stored and changes nothing).
 //! - [`handle`]: [`DeviceHandle`], [`DeviceStatus`] and [`SimEvent`], what a
 //!   test or the CLI observes.
 //! - [`fleet`]: many devices at once, with bounded handshakes and progress.
@@ -34,6 +37,7 @@ pub mod builder;
 pub mod config;
 mod conn;
 pub mod device;
+pub mod firmware;
 pub mod fleet;
 pub mod handle;
 pub mod keys;
@@ -46,6 +50,7 @@ pub mod spec;
 pub use builder::SimDeviceBuilder;
 pub use config::{ConfigError, FleetConfig};
 pub use device::{ConnectOptions, SimDevice};
+pub use firmware::Flashed;
 pub use fleet::{Fleet, FleetCounters};
 pub use handle::{DeviceHandle, DeviceState, DeviceStatus, SimEvent};
 pub use keys::{KeyStore, KeyStoreError};

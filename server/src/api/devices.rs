@@ -124,6 +124,9 @@ pub async fn update(
 ) -> Result<Response, ApiError> {
     let actor = authenticate(&state, &req)?;
     let d = owned_device(&state, &actor, &id)?;
+    if crate::api::flash::is_multipart(&req) {
+        return crate::api::flash::flash(&state, &actor, &d, &req).await;
+    }
     let params = req.params()?;
     let shaper = shape(state.config().profile);
     let now = state.clock().now();

@@ -11,6 +11,7 @@ pub mod devices;
 pub mod error;
 pub mod events;
 pub mod faults;
+pub mod flash;
 pub mod history;
 pub mod journal;
 pub mod limits;

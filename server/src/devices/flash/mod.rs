@@ -19,7 +19,7 @@ use tokio::sync::{mpsc, oneshot};
 
 use crate::devices::types::{Command, DeviceError, OtaStep};
 
-pub use run::{flash, Flashing};
+pub use run::{firmware_binary_id, flash, Flashing};
 
 /// How long an update may take from the request to UpdateDone (spark-server's
 /// `coreFlashTimeout`, 90 s).
