@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use spark_mock_protocol::coap::Code;
 use spark_mock_protocol::io::{FrameWriter, IoError};
-use spark_mock_protocol::messages::{hello_flags, ChunkMissed, Event, Hello, Subscribe};
+use spark_mock_protocol::messages::{hello_flags, Event, Hello, Subscribe};
 use spark_mock_protocol::{Message, MessageIdCounter, Packet, SessionKeys, Token, TokenCounter};
 use tokio::net::tcp::OwnedWriteHalf;
 use tokio::time::Instant;
@@ -19,9 +19,6 @@ use crate::handle::SimEvent;
 use crate::model::Model;
 use crate::session::{Ctx, SessionError};
 use crate::spec::{Mode, Scope};
-
-/// How long a Core waits for the next chunk of an update before sending ChunkMissed.
-pub(crate) const CHUNK_MISSED_AFTER: Duration = Duration::from_secs(3);
 
 /// A reply waiting for its time.
 pub(crate) enum Outgoing {
@@ -149,17 +146,7 @@ impl<'c, 'a> Conn<'c, 'a> {
             _ => {}
         }
         self.flush_pending(now).await?;
-        if self.ota_missed_at.is_some_and(|t| now >= t) {
-            // Like a Core, ask again for the chunk it expects after 3 s without one.
-            let index = self.ota.as_ref().map_or(0, |r| r.next_index);
-            self.ota_missed_at = Some(now + CHUNK_MISSED_AFTER);
-            tracing::debug!(device = %self.ctx.label, "chunk {index} missed; asking again");
-            let missed = ChunkMissed {
-                indices: vec![index],
-            };
-            self.originate(Message::ChunkMissed(missed), Token::EMPTY)
-                .await?;
-        }
+        self.ota_timer(now).await?;
         let defs = Arc::clone(&self.ctx.spec.defs);
         for (i, p) in defs.publishes.iter().enumerate() {
             if now < self.publish_due[i] {

@@ -22,7 +22,8 @@
 //!   with backoff and offline periods; [`ConnectOptions`].
 //! - `session`, `conn` and `answers` (private): one TCP connection:
 //!   handshake and the read/timer loop; Hello, keepalive pings, publishes,
-//!   subscriptions and delayed replies; the answer to each server message.
+//!   subscriptions and delayed replies; the answer to each server message;
+//!   `ota`, the device's side of an OTA update.
 //!   `backoff`: reconnect delays with seeded jitter.
 //! - [`firmware`]: what a core makes of a file flashed over the air (a
 //!   devices-file fragment for it becomes its new firmware; anything else is
@@ -42,6 +43,7 @@ pub mod fleet;
 pub mod handle;
 pub mod keys;
 pub mod model;
+mod ota;
 pub mod provision;
 pub mod rng;
 mod session;
