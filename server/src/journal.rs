@@ -21,6 +21,19 @@ pub enum EntryKind {
     Api,
     /// A request the mock sent for a webhook; `path` is the target URL.
     Webhook,
+    /// An OTA update the mock sent to a device; `path` is the device's API path.
+    Flash,
+}
+
+/// What an OTA update sent, for its journal entry.
+#[derive(Clone, Debug, Default, Serialize)]
+pub struct FlashNote {
+    pub device: String,
+    pub firmware_binary_id: String,
+    pub bytes: usize,
+    pub chunks: usize,
+    /// Chunks sent again after a failed CRC or a ChunkMissed.
+    pub resent: usize,
 }
 
 /// One journaled request.
@@ -52,6 +65,9 @@ pub struct Entry {
     pub event: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
+    /// An OTA update's figures; absent on other entries.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub flash: Option<FlashNote>,
 }
 
 /// What the handlers learn about a request, filled in while it runs.

@@ -6,7 +6,9 @@
 //! - variable → piggy-backed ACK 2.05 with the value (4.04 if unknown);
 //! - Signal → logged ("signaling: rainbow on/off"), ACK 2.04;
 //! - server ping → empty ACK; events → matched by subscription prefix;
-//! - OTA → UpdateReady, ChunkReceived by CRC, UpdateDone ACK, then reboot.
+//! - OTA → UpdateReady, ChunkReceived by CRC (good chunks stored), UpdateDone
+//!   ACK, then reboot, into new definitions if the file is a fragment for this
+//!   device (see [`crate::firmware`]).
 //!
 //! ACKs and responses (with or without a token, 4.00 "EventSlowdown"
 //! included) need no answer; the time reply is logged.
@@ -14,7 +16,7 @@
 use std::time::Duration;
 
 use spark_mock_protocol::coap::Code;
-use spark_mock_protocol::messages::{Chunk, FunctionCall, Response};
+use spark_mock_protocol::messages::{FunctionCall, Response};
 use spark_mock_protocol::{Message, MessageType, Packet, Token};
 use tracing::{debug, info, warn};
 
@@ -38,12 +40,12 @@ impl Conn<'_, '_> {
             Message::ServerHello => debug!(device = %self.ctx.label, "server hello"),
             Message::Response(r) => self.response(p.mtype, token, &r),
             Message::EmptyAck | Message::Reset => {}
-            Message::UpdateBegin(_) => self.update_begin(id, token).await?,
-            Message::Chunk(c) => self.chunk(id, token, &c).await?,
-            Message::UpdateDone => {
-                self.update_done(id, token).await?;
-                return Ok(Some(Ended::Reboot));
+            Message::UpdateBegin(b) => {
+                let size = b.params.map(|p| p.file_size);
+                self.update_begin(id, token, size).await?
             }
+            Message::Chunk(c) => self.chunk(id, token, &c).await?,
+            Message::UpdateDone => return Ok(Some(self.update_done(id, token).await?)),
             // The Core ignores key changes and anything it does not know.
             other => debug!(device = %self.ctx.label, "ignored {other:?}"),
         }
@@ -148,49 +150,6 @@ impl Conn<'_, '_> {
         Ok(())
     }
 
-    /// UpdateBegin: ACK, then UpdateReady (a separate 2.04); the byte count starts over.
-    async fn update_begin(&mut self, id: u16, token: Token) -> Result<(), SessionError> {
-        self.ota_bytes = 0;
-        let late = self.ctx.spec.connection.answer_delay;
-        self.reply(late, empty_ack(id)).await?;
-        let out = Outgoing::Separate {
-            token,
-            code: Code::CHANGED,
-            payload: Vec::new(),
-        };
-        self.reply(late, out).await?;
-        Ok(())
-    }
-
-    /// A chunk: ACK, then ChunkReceived, 2.04 when its CRC matches (the bytes count) or
-    /// 4.00 when not.
-    async fn chunk(&mut self, id: u16, token: Token, c: &Chunk) -> Result<(), SessionError> {
-        let ok = c.crc_matches();
-        if ok {
-            self.ota_bytes += c.data.len();
-        }
-        let late = self.ctx.spec.connection.answer_delay;
-        self.reply(late, empty_ack(id)).await?;
-        let code = if ok { Code::CHANGED } else { Code::BAD_REQUEST };
-        let out = Outgoing::Separate {
-            token,
-            code,
-            payload: Vec::new(),
-        };
-        self.reply(late, out).await?;
-        Ok(())
-    }
-
-    /// UpdateDone: ACK at once; the caller then ends the session for the reboot.
-    async fn update_done(&mut self, id: u16, token: Token) -> Result<(), SessionError> {
-        let bytes = self.ota_bytes;
-        let ack = Outgoing::Ack(Packet::update_done_ack(id, token));
-        self.reply(Duration::ZERO, ack).await?;
-        info!(device = %self.ctx.label, "OTA done ({bytes} bytes); rebooting");
-        self.ctx.rep.emit(SimEvent::OtaDone { bytes });
-        Ok(())
-    }
-
     /// An event from the server: logged and applied if a subscription
     /// matches its name by prefix, ignored otherwise (like the Core).
     fn event(&mut self, name: &str, data: &[u8]) {
@@ -240,6 +199,6 @@ impl Conn<'_, '_> {
 }
 
 /// An empty ACK to message `id`.
-fn empty_ack(id: u16) -> Outgoing {
+pub(crate) fn empty_ack(id: u16) -> Outgoing {
     Outgoing::Ack(Packet::empty_ack(id))
 }

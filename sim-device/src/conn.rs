@@ -14,6 +14,7 @@ use spark_mock_protocol::{Message, MessageIdCounter, Packet, SessionKeys, Token,
 use tokio::net::tcp::OwnedWriteHalf;
 use tokio::time::Instant;
 
+use crate::firmware::Receiving;
 use crate::handle::SimEvent;
 use crate::model::Model;
 use crate::session::{Ctx, SessionError};
@@ -43,7 +44,9 @@ pub(crate) struct Conn<'c, 'a> {
     pub publish_due: Vec<Instant>,
     pub pending: Vec<(Instant, Outgoing)>,
     pub time_token: Option<Token>,
-    pub ota_bytes: usize,
+    /// The OTA update being received, and when to ask for a chunk that did not come.
+    pub ota: Option<Receiving>,
+    pub ota_missed_at: Option<Instant>,
 }
 
 impl<'c, 'a> Conn<'c, 'a> {
@@ -74,7 +77,8 @@ impl<'c, 'a> Conn<'c, 'a> {
                 .collect(),
             pending: Vec::new(),
             time_token: None,
-            ota_bytes: 0,
+            ota: None,
+            ota_missed_at: None,
         }
     }
 
@@ -124,7 +128,7 @@ impl<'c, 'a> Conn<'c, 'a> {
         let ping = self.ping_deadline.unwrap_or(self.last_rx + keepalive);
         let publish = self.publish_due.iter().min().copied();
         let pending = self.pending.iter().map(|(t, _)| *t).min();
-        [Some(ping), publish, pending]
+        [Some(ping), publish, pending, self.ota_missed_at]
             .into_iter()
             .flatten()
             .min()
@@ -142,6 +146,7 @@ impl<'c, 'a> Conn<'c, 'a> {
             _ => {}
         }
         self.flush_pending(now).await?;
+        self.ota_timer(now).await?;
         let defs = Arc::clone(&self.ctx.spec.defs);
         for (i, p) in defs.publishes.iter().enumerate() {
             if now < self.publish_due[i] {

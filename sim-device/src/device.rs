@@ -85,6 +85,7 @@ impl SimDevice {
             state: DeviceState::Starting,
             sessions: 0,
             last_error: None,
+            last_flash: None,
         };
         let (status_tx, status_rx) = watch::channel(initial);
         let (events, _) = broadcast::channel(64);
@@ -106,7 +107,7 @@ pub(crate) async fn stopped(rx: &mut watch::Receiver<bool>) {
 }
 
 async fn run(
-    spec: DeviceSpec,
+    mut spec: DeviceSpec,
     opts: ConnectOptions,
     rep: Reporter,
     mut shutdown: watch::Receiver<bool>,
@@ -156,8 +157,12 @@ async fn run(
                 rep.state(DeviceState::Offline);
                 (d, format!("going offline for {d:?} (offline_after_s)"))
             }
-            Ok(Ended::Reboot) => {
+            Ok(Ended::Reboot(defs)) => {
                 ota_done = true;
+                if let Some(defs) = defs {
+                    spec.defs = defs;
+                    model = Model::new(Arc::clone(&spec.defs), spec.seed);
+                }
                 (Duration::ZERO, "rebooting after OTA".into())
             }
             Err(e) => {

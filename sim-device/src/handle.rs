@@ -9,6 +9,7 @@ use spark_mock_protocol::DeviceId;
 use tokio::sync::{broadcast, watch};
 use tokio::task::JoinHandle;
 
+use crate::firmware::Flashed;
 use crate::fleet::FleetCounters;
 use crate::SimError;
 
@@ -38,6 +39,8 @@ pub struct DeviceStatus {
     pub sessions: u64,
     /// The last connection or provisioning error.
     pub last_error: Option<String>,
+    /// The last file flashed over the air.
+    pub last_flash: Option<Flashed>,
 }
 
 /// Something a device did or received (also logged through `tracing`).
@@ -63,8 +66,13 @@ pub enum SimEvent {
     Published { name: String, data: String },
     /// The server's time reply.
     Time { unix: u32 },
-    /// An OTA update finished (the device then reconnects).
-    OtaDone { bytes: usize },
+    /// An OTA update finished (the device then reconnects): the file's length and CRC-32,
+    /// and whether it was a devices-file fragment for this device, now running.
+    OtaDone {
+        bytes: usize,
+        crc32: u32,
+        applied: bool,
+    },
 }
 
 /// Controls one running device. Dropping it stops the device.
@@ -194,6 +202,11 @@ impl Reporter {
     pub fn error(&self, e: impl ToString) {
         let e = e.to_string();
         self.status.send_modify(|s| s.last_error = Some(e));
+    }
+
+    /// Records the last file flashed.
+    pub fn flashed(&self, f: Flashed) {
+        self.status.send_modify(|s| s.last_flash = Some(f));
     }
 
     /// The session count.

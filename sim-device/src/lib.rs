@@ -22,8 +22,12 @@
 //!   with backoff and offline periods; [`ConnectOptions`].
 //! - `session`, `conn` and `answers` (private): one TCP connection:
 //!   handshake and the read/timer loop; Hello, keepalive pings, publishes,
-//!   subscriptions and delayed replies; the answer to each server message.
+//!   subscriptions and delayed replies; the answer to each server message;
+//!   `ota`, the device's side of an OTA update.
 //!   `backoff`: reconnect delays with seeded jitter.
+//! - [`firmware`]: what a core makes of a file flashed over the air (a
+//!   devices-file fragment for it becomes its new firmware; anything else is
+//!   stored and changes nothing).
 //! - [`handle`]: [`DeviceHandle`], [`DeviceStatus`] and [`SimEvent`], what a
 //!   test or the CLI observes.
 //! - [`fleet`]: many devices at once, with bounded handshakes and progress.
@@ -34,10 +38,12 @@ pub mod builder;
 pub mod config;
 mod conn;
 pub mod device;
+pub mod firmware;
 pub mod fleet;
 pub mod handle;
 pub mod keys;
 pub mod model;
+mod ota;
 pub mod provision;
 pub mod rng;
 mod session;
@@ -46,6 +52,7 @@ pub mod spec;
 pub use builder::SimDeviceBuilder;
 pub use config::{ConfigError, FleetConfig};
 pub use device::{ConnectOptions, SimDevice};
+pub use firmware::Flashed;
 pub use fleet::{Fleet, FleetCounters};
 pub use handle::{DeviceHandle, DeviceState, DeviceStatus, SimEvent};
 pub use keys::{KeyStore, KeyStoreError};

@@ -27,7 +27,9 @@ pub(crate) enum Ended {
     Shutdown,
     Dropped,
     Offline(Duration),
-    Reboot,
+    /// After an OTA update: with the new definitions when the file was a fragment for
+    /// this device.
+    Reboot(Option<std::sync::Arc<crate::spec::Definitions>>),
 }
 
 /// Why a session failed.

@@ -252,7 +252,16 @@ async fn ota_update_then_reboot_with_the_success_flag() {
         (MessageType::Acknowledgement, done.message_id)
     );
     let e = next_event(&mut events, |e| matches!(e, SimEvent::OtaDone { .. })).await;
-    assert_eq!(e, SimEvent::OtaDone { bytes: 256 });
+    // No size in UpdateBegin: the file is the good chunk; not a fragment, so unchanged.
+    assert_eq!(
+        e,
+        SimEvent::OtaDone {
+            bytes: 256,
+            crc32: spark_mock_protocol::messages::crc32(&[7; 256]),
+            applied: false
+        }
+    );
+    assert_eq!(handle.status().last_flash.map(|f| f.bytes), Some(256));
     let again = server.accept().await;
     assert_eq!(
         again.hello.flags & hello_flags::OTA_SUCCEEDED,

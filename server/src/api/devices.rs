@@ -122,6 +122,9 @@ pub async fn update(
         req,
     }: OwnedDevice,
 ) -> Result<Response, ApiError> {
+    if crate::api::flash::is_multipart(&req) {
+        return crate::api::flash::flash(&state, &actor, &d, &req).await;
+    }
     let params = req.params()?;
     let shaper = shape(state.config().profile);
     let now = state.clock().now();

@@ -14,6 +14,7 @@ pub mod error;
 pub mod events;
 pub mod extract;
 pub mod faults;
+pub mod flash;
 pub mod history;
 pub mod journal;
 pub mod limits;

@@ -49,6 +49,15 @@ impl Live<'_> {
                     .set_subscriptions(self.id, self.conn_id, self.subs.views());
                 self.queue(Packet::empty_ack(id))
             }
+            // The Core asks again after 3 s, so a full queue may drop an index.
+            Message::ChunkMissed(m) => {
+                if let Some(tx) = &self.ota_missed {
+                    for i in m.indices {
+                        let _ = tx.try_send(i);
+                    }
+                }
+                self.ack_if_confirmable(&p.mtype, id)
+            }
             Message::Response(r) => {
                 match self.pending.take(&token) {
                     Some(reply) => {

@@ -6,7 +6,7 @@
 use std::sync::Arc;
 use std::time::Instant;
 
-use spark_mock_protocol::messages::{Description, FunctionCall};
+use spark_mock_protocol::messages::{Description, FunctionCall, UpdateBegin};
 use spark_mock_protocol::{IdChecker, Message, MessageIdCounter, Packet, Token};
 use tokio::net::tcp::OwnedReadHalf;
 use tokio::sync::{broadcast, mpsc, watch};
@@ -18,7 +18,7 @@ use crate::devices::connection::{ConnectionError, Settings};
 use crate::devices::outbox::{Outbox, OutboxError};
 use crate::devices::pending::{Pending, Reply};
 use crate::devices::subscriptions::Subscriptions;
-use crate::devices::types::{Command, DeviceError};
+use crate::devices::types::{Command, DeviceError, OtaStep};
 use crate::events::Event;
 use crate::state::AppState;
 
@@ -51,6 +51,8 @@ pub struct Live<'a> {
     /// The largest frame the device can take: 640 bytes on a Core, whose receive buffer
     /// overflows (and drops the link) on anything longer.
     max_frame_to_device: Option<usize>,
+    /// Where the device's ChunkMissed indices go while an OTA update runs.
+    pub(super) ota_missed: Option<mpsc::Sender<u16>>,
 }
 
 impl<'a> Live<'a> {
@@ -83,6 +85,7 @@ impl<'a> Live<'a> {
             last_ping: now,
             max_frame_to_device: (platform_id == 0)
                 .then_some(spark_mock_protocol::frame::CORE_MAX_FRAME_LEN),
+            ota_missed: None,
         }
     }
 
@@ -155,6 +158,19 @@ impl<'a> Live<'a> {
             }
             Command::Describe { reply } => {
                 self.request(Message::DescribeRequest, Reply::Describe(Some(reply)))
+            }
+            Command::Ota { step, reply } => {
+                let message = match step {
+                    OtaStep::Begin { params, missed } => {
+                        self.ota_missed = Some(missed);
+                        Message::UpdateBegin(UpdateBegin {
+                            params: Some(params),
+                        })
+                    }
+                    OtaStep::Chunk(c) => Message::Chunk(c),
+                    OtaStep::Done => Message::UpdateDone,
+                };
+                self.request(message, Reply::Ota(reply))
             }
             Command::Disconnect => Ok(()),
         }

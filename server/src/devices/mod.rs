@@ -10,10 +10,13 @@
 //! - `live`: the session loop after Hello; `inbound`: what the device sends; `pending`:
 //!   requests awaiting an answer; `subscriptions`: which bus events a device receives;
 //!   `outbox`: the bounded writer.
+//! - [`flash`]: one OTA update (chunks, CRC, retransmits, timeout), plain Rust over a
+//!   connection's command channel, with its events and journal entry.
 //! - [`keys`]: the server key file and device key parsing.
 
 pub mod call;
 pub mod connection;
+pub mod flash;
 mod inbound;
 pub mod keys;
 mod live;

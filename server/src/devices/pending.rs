@@ -22,6 +22,8 @@ pub enum Reply {
     Signal(oneshot::Sender<Result<(), DeviceError>>),
     /// `None` for the Describe the server sends by itself after Hello.
     Describe(Option<oneshot::Sender<Result<(), DeviceError>>>),
+    /// An OTA step: the response as it came, 4.00 included.
+    Ota(oneshot::Sender<Result<Response, DeviceError>>),
 }
 
 impl Reply {
@@ -32,6 +34,7 @@ impl Reply {
             Reply::Variable { reply, .. } => reply.is_closed(),
             Reply::Signal(r) => r.is_closed(),
             Reply::Describe(r) => r.as_ref().is_some_and(|r| r.is_closed()),
+            Reply::Ota(r) => r.is_closed(),
         }
     }
 
@@ -42,12 +45,24 @@ impl Reply {
             Reply::Variable { reply, .. } => drop(reply.send(Err(err))),
             Reply::Signal(r) => drop(r.send(Err(err))),
             Reply::Describe(r) => drop(r.map(|r| r.send(Err(err)))),
+            Reply::Ota(r) => drop(r.send(Err(err))),
         }
     }
 
     /// Delivers the device's answer. A Describe answer is also returned, for the
     /// connection to keep and to store in the registry.
     pub fn answer(self, resp: &Response) -> Option<Description> {
+        let this = match self {
+            Reply::Ota(r) => {
+                let _ = r.send(Ok(resp.clone()));
+                return None;
+            }
+            other => other,
+        };
+        this.answer_typed(resp)
+    }
+
+    fn answer_typed(self, resp: &Response) -> Option<Description> {
         if !resp.is_success() {
             let err = match (resp.code == Code::NOT_FOUND, &self) {
                 (true, Reply::Function(_)) => DeviceError::UnknownFunction,
@@ -73,6 +88,7 @@ impl Reply {
                 }
                 return parsed.ok();
             }
+            Reply::Ota(r) => drop(r.send(Ok(resp.clone()))),
         }
         None
     }

@@ -4,8 +4,9 @@ use std::collections::BTreeMap;
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
+use spark_mock_protocol::messages::{Chunk, Response, UpdateParams};
 pub use spark_mock_protocol::messages::{VarType, VarValue};
-use tokio::sync::oneshot;
+use tokio::sync::{mpsc, oneshot};
 
 /// What a device said about itself in its Hello.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -96,8 +97,27 @@ pub enum Command {
     Describe {
         reply: oneshot::Sender<Result<(), DeviceError>>,
     },
+    /// One step of an OTA update (see [`crate::devices::flash`]): the device's answer comes
+    /// back as it is, so the transfer can tell a good chunk from a bad one.
+    Ota {
+        step: OtaStep,
+        reply: oneshot::Sender<Result<Response, DeviceError>>,
+    },
     /// Close the connection (a newer connection of the same device took over, or a fault).
     Disconnect,
+}
+
+/// The messages of an OTA update the server sends.
+#[derive(Debug)]
+pub enum OtaStep {
+    /// UpdateBegin; the connection forwards the device's ChunkMissed indices to `missed`
+    /// until the next UpdateBegin or the end of the connection.
+    Begin {
+        params: UpdateParams,
+        missed: mpsc::Sender<u16>,
+    },
+    Chunk(Chunk),
+    Done,
 }
 
 /// Valid device ids are 24 hex characters.

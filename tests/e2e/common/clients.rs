@@ -348,8 +348,9 @@ pub const SEED_TOKEN: &str = "5eed000000000000000000000000000000000001";
 /// real protocol.
 pub struct Cloud {
     pub app: super::helpers::TestApp,
-    /// Held so both cores stay connected while the cloud is in use.
-    _sim1: spark_mock_sim::DeviceHandle,
+    /// The owned core (flash tests read its status); held so it stays connected.
+    pub sim1: spark_mock_sim::DeviceHandle,
+    /// Held so the spare core stays connected while the cloud is in use.
     _spare: spark_mock_sim::DeviceHandle,
     seed_dir: PathBuf,
 }
@@ -417,7 +418,7 @@ pub async fn cloud(
         .await;
     Cloud {
         app,
-        _sim1: sim1,
+        sim1,
         _spare: spare,
         seed_dir,
     }

@@ -15,6 +15,7 @@ use serde_json::{json, Value};
 use crate::api::error::ApiError;
 use crate::clock::iso_millis;
 use crate::config::Profile;
+use crate::devices::flash::FlashError;
 use crate::devices::{DeviceError, DeviceInfo, VarValue};
 use crate::domain::grant::GrantFeatures;
 use crate::domain::token::TokenRecord;
@@ -88,6 +89,14 @@ pub trait Shape: Send + Sync {
     fn keepalive(&self) -> &'static [u8];
     /// `coreid` of an event published through the API.
     fn api_coreid(&self, publisher: &User) -> String;
+
+    /// The answer to a firmware upload once the update started: spark-server's and
+    /// today's cloud's binary-flash answer alike.
+    fn flash_started(&self, d: &DeviceInfo) -> Value {
+        json!({"id": d.id, "status": "Update started"})
+    }
+    /// A firmware upload that could not start (offline, busy, silent, refused).
+    fn flash_error(&self, err: &FlashError, firmware_binary_id: &str) -> ApiError;
 }
 
 /// `403 Permission Denied`, for unknown devices and devices of someone else.

@@ -9,6 +9,7 @@ use super::{
     common_error, expires_in, json_response, no_cache, opt_time, variables_json, Shape, Signup,
 };
 use crate::api::error::ApiError;
+use crate::devices::flash::FlashError;
 use crate::devices::{variable_json, DeviceError, DeviceInfo, VarValue};
 use crate::domain::grant::{GrantFeatures, GrantType};
 use crate::domain::token::TokenRecord;
@@ -230,5 +231,10 @@ impl Shape for Particle {
 
     fn api_coreid(&self, _publisher: &User) -> String {
         "api".to_string()
+    }
+
+    /// `{"ok":false,"error":…}` with 400, as this cloud's other device failures.
+    fn flash_error(&self, err: &FlashError, _firmware_binary_id: &str) -> ApiError {
+        ApiError::message(StatusCode::BAD_REQUEST, err.to_string())
     }
 }

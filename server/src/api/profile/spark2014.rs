@@ -9,6 +9,7 @@ use super::{
     common_error, expires_in, json_response, no_cache, opt_time, variables_json, Shape, Signup,
 };
 use crate::api::error::ApiError;
+use crate::devices::flash::FlashError;
 use crate::devices::{variable_json, DeviceError, DeviceInfo, VarValue};
 use crate::domain::grant::{GrantFeatures, GrantType};
 use crate::domain::token::TokenRecord;
@@ -192,5 +193,23 @@ impl Shape for Spark2014 {
     /// spark-server puts the publishing user's id in `coreid`.
     fn api_coreid(&self, publisher: &User) -> String {
         publisher.id.clone()
+    }
+
+    /// The 2014 cloud's flash failure: the stored file's id and the reason in `errors`
+    /// (cloud-api.md, `PUT /v1/devices/:id`); a timeout as every 2014 device timeout.
+    fn flash_error(&self, err: &FlashError, firmware_binary_id: &str) -> ApiError {
+        match err {
+            FlashError::TimedOut => {
+                ApiError::body(StatusCode::REQUEST_TIMEOUT, json!({"error": "Timed out."}))
+            }
+            other => ApiError::body(
+                StatusCode::BAD_REQUEST,
+                json!({
+                    "ok": false,
+                    "firmware_binary_id": firmware_binary_id,
+                    "errors": [other.to_string()],
+                }),
+            ),
+        }
     }
 }

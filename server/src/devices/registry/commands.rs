@@ -10,7 +10,7 @@ use super::Registry;
 use crate::devices::types::{Command, DeviceError, VarValue};
 
 impl Registry {
-    fn sender(&self, id: &str) -> Result<mpsc::Sender<Command>, DeviceError> {
+    pub(super) fn sender(&self, id: &str) -> Result<mpsc::Sender<Command>, DeviceError> {
         self.devices
             .read()
             .get(id)

@@ -3,6 +3,7 @@
 //! under the lock and await the answer after releasing it.
 
 mod commands;
+mod ota;
 #[cfg(test)]
 mod tests;
 
@@ -59,6 +60,8 @@ pub struct Registry {
     generation: AtomicU64,
     /// Which devices those changes touched, for the journal (see [`Registry::take_changes`]).
     changed: Mutex<Changed>,
+    /// Devices with an OTA update in progress (one at a time per device).
+    flashing: Mutex<BTreeSet<String>>,
     bus: EventBus,
     clock: Clock,
 }
@@ -70,6 +73,7 @@ impl Registry {
             next_conn: AtomicU64::new(1),
             generation: AtomicU64::new(0),
             changed: Mutex::new(Changed::default()),
+            flashing: Mutex::new(BTreeSet::new()),
             bus,
             clock,
         }

@@ -237,20 +237,25 @@
     $("requests-body").replaceChildren(...rows.map((q) => {
       // Requests the mock sent to a webhook target: an arrow, the target URL, and the
       // event that triggered it (or why it failed; status 0 means no answer at all).
+      // OTA updates the mock sent to a device: the same arrow, the file's size.
       const hook = q.kind === "webhook";
+      const flash = q.kind === "flash" && q.flash;
+      const out = hook || !!flash;
       const note = hook ? (q.error || "webhook " + q.webhook + " for " + q.event)
+        : flash ? (q.error || "firmware " + flash.firmware_binary_id + ", " + flash.bytes + " bytes in "
+          + flash.chunks + " chunks" + (flash.resent ? ", " + flash.resent + " resent" : ""))
         : q.rejected ? "refused: " + q.rejected : q.fault ? "fault " + q.fault : "";
       const shortNote = note.replace(/ at \d{4}-\d\d-\d\dT[^ ]*Z$/, "");
       const who = q.client || q.user || "";
-      const failed = q.status >= 400 || (hook && q.error);
-      return el("tr", { class: (q.rejected ? "rejected " : "") + (hook ? "outgoing " : "") + (failed ? "failed" : "") },
+      const failed = q.status >= 400 || (out && q.error);
+      return el("tr", { class: (q.rejected ? "rejected " : "") + (out ? "outgoing " : "") + (failed ? "failed" : "") },
         el("td", { class: "time", text: fmtTime(q.at) }),
-        el("td", { class: "path", title: ((hook ? "webhook → " : "") + q.method + " " + q.path + " " + (q.user_agent || "")).trim() },
-          el("b", { class: "method", text: (hook ? "→ " : "") + q.method }), " " + q.path),
+        el("td", { class: "path", title: ((hook ? "webhook → " : flash ? "OTA update → " : "") + q.method + " " + q.path + " " + (q.user_agent || "")).trim() },
+          el("b", { class: "method", text: (out ? "→ " : "") + q.method }), " " + q.path),
         el("td", { class: "status s" + String(q.status)[0], text: q.status || "–" }),
         el("td", { class: "who", text: who, title: q.user || "" }),
         el("td", { class: "mono", text: q.token || "" }),
-        el("td", { class: "note" + (hook && !q.error ? " ok" : ""), text: shortNote, title: note }));
+        el("td", { class: "note" + (out && !q.error ? " ok" : ""), text: shortNote, title: note }));
     }));
     $("requests-empty").hidden = rows.length > 0;
   }
