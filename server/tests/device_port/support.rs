@@ -10,9 +10,9 @@ use spark_mock_protocol::messages::Description;
 use spark_mock_protocol::{DeviceId, DeviceKey, ServerKey};
 use spark_mock_server::events::Event;
 use spark_mock_server::seed::Seed;
-use spark_mock_server::{AppState, Config};
+use spark_mock_server::{AppState, Config, TriggerOnDrop};
 use tokio::net::TcpListener;
-use tokio::sync::{broadcast, oneshot};
+use tokio::sync::broadcast;
 
 pub use crate::device::{reader_closed, Device};
 
@@ -60,7 +60,7 @@ pub fn config() -> Config {
 pub struct Port {
     pub state: AppState,
     pub addr: SocketAddr,
-    _stop: oneshot::Sender<()>,
+    _stop: Option<TriggerOnDrop>,
 }
 
 impl Port {
@@ -95,7 +95,7 @@ impl Port {
         Port {
             state,
             addr,
-            _stop: oneshot::channel().0,
+            _stop: None,
         }
     }
 
@@ -103,18 +103,15 @@ impl Port {
         let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
         let addr = listener.local_addr().expect("addr");
         state.set_device_addr(Some(addr));
-        let (stop, stopped) = oneshot::channel::<()>();
+        let stop = state.shutdown().trigger_on_drop();
         tokio::spawn(spark_mock_server::devices::serve_devices(
             listener,
             state.clone(),
-            async move {
-                let _ = stopped.await;
-            },
         ));
         Port {
             state,
             addr,
-            _stop: stop,
+            _stop: Some(stop),
         }
     }
 
