@@ -136,6 +136,14 @@ pub struct ServeOpts {
     /// answer (default: half the open-file limit, at most 10000).
     #[arg(long, env = "SPARK_MOCK_MAX_CONNECTIONS")]
     pub max_connections: Option<NonZeroUsize>,
+    /// Device connections served at once; at the cap the device port stops accepting until
+    /// one closes, so the next device waits in the listen backlog.
+    #[arg(
+        long,
+        env = "SPARK_MOCK_MAX_DEVICE_CONNECTIONS",
+        default_value = "10000"
+    )]
+    pub max_device_connections: NonZeroUsize,
 }
 
 /// A positive, finite number of seconds.

@@ -48,6 +48,7 @@ fn config(opts: &ServeOpts) -> Config {
     config.idle_timeout = opts.idle_timeout;
     config.body_timeout = opts.body_timeout;
     config.max_connections = opts.max_connections.map(|n| n.get());
+    config.device_max_connections = opts.max_device_connections.get();
     config
 }
 
@@ -69,7 +70,12 @@ pub async fn serve(opts: ServeOpts, demo: Option<(Seed, Cores)>) -> anyhow::Resu
     })?;
     let device_addr = devices.local_addr()?;
     // Handlers go in before the banner: whoever reads "listening on" may signal at once.
-    let shutdown = shutdown_signal().context("cannot install signal handlers")?;
+    let signal = shutdown_signal().context("cannot install signal handlers")?;
+    let shutdown = state.shutdown().clone();
+    tokio::spawn(async move {
+        signal.await;
+        shutdown.trigger();
+    });
     reload_on_sighup(state.clone());
     say!(
         "spark-mock listening on http://{addr} (profile {}, token policy {})",
@@ -88,7 +94,7 @@ pub async fn serve(opts: ServeOpts, demo: Option<(Seed, Cores)>) -> anyhow::Resu
         }
         None => Vec::new(),
     };
-    spark_mock_server::run_with_devices(listener, Some(devices), state, shutdown).await?;
+    spark_mock_server::run_with_devices(listener, Some(devices), state).await?;
     say!("spark-mock stopped");
     Ok(())
 }

@@ -10,9 +10,9 @@ use std::time::Duration;
 
 use spark_mock_protocol::ServerKey;
 use spark_mock_server::seed::{Seed, SeedUser};
-use spark_mock_server::{AppState, Config, ServeError};
+use spark_mock_server::{AppState, Config, ServeError, Shutdown};
 use tokio::net::TcpListener;
-use tokio::sync::{oneshot, OnceCell};
+use tokio::sync::OnceCell;
 use tokio::task::JoinHandle;
 
 use crate::format::Scenario;
@@ -61,7 +61,7 @@ pub(crate) struct LocalServer {
     seed: Seed,
     pub http_addr: SocketAddr,
     pub device_addr: SocketAddr,
-    stop: Option<oneshot::Sender<()>>,
+    stop: Option<Shutdown>,
     task: Option<JoinHandle<Result<(), ServeError>>>,
     state_dir: tempfile::TempDir,
 }
@@ -123,24 +123,19 @@ impl LocalServer {
     fn serve(&mut self, http: TcpListener, devices: TcpListener) -> Result<(), String> {
         let state = AppState::with_seed(self.config.clone(), &self.seed)
             .map_err(|e| format!("the server cannot start: {e}"))?;
-        let (stop, stopped) = oneshot::channel::<()>();
-        let shutdown = async move {
-            let _ = stopped.await;
-        };
+        self.stop = Some(state.shutdown().clone());
         self.task = Some(tokio::spawn(spark_mock_server::run_with_devices(
             http,
             Some(devices),
             state,
-            shutdown,
         )));
-        self.stop = Some(stop);
         Ok(())
     }
 
     /// Stops the server and waits until it has saved its state.
     pub async fn stop(&mut self) -> Result<(), String> {
         if let Some(stop) = self.stop.take() {
-            let _ = stop.send(());
+            stop.trigger();
         }
         let Some(task) = self.task.take() else {
             return Ok(());

@@ -9,9 +9,9 @@ use std::sync::Arc;
 
 use spark_mock_protocol::ServerKey;
 use spark_mock_scenarios::{parse_str, run, run_file, RunOptions};
+use spark_mock_server::TriggerOnDrop;
 use spark_mock_server::{AppState, Config};
 use tokio::net::TcpListener;
-use tokio::sync::oneshot;
 
 use support::{opts, story_path};
 
@@ -29,14 +29,11 @@ fn server_key() -> Arc<ServerKey> {
 }
 
 /// A spark-mock with a device port, started apart from the runner; stops when dropped.
-async fn spawn_cloud(admin_token: Option<&str>) -> (String, oneshot::Sender<()>) {
+async fn spawn_cloud(admin_token: Option<&str>) -> (String, TriggerOnDrop) {
     spawn_cloud_with(Config::default(), admin_token).await
 }
 
-async fn spawn_cloud_with(
-    base: Config,
-    admin_token: Option<&str>,
-) -> (String, oneshot::Sender<()>) {
+async fn spawn_cloud_with(base: Config, admin_token: Option<&str>) -> (String, TriggerOnDrop) {
     let config = Config {
         password_iterations: 1,
         server_key: Some(server_key()),
@@ -47,14 +44,11 @@ async fn spawn_cloud_with(
     let http = TcpListener::bind("127.0.0.1:0").await.expect("bind");
     let devices = TcpListener::bind("127.0.0.1:0").await.expect("bind");
     let url = format!("http://{}", http.local_addr().expect("addr"));
-    let (stop, stopped) = oneshot::channel::<()>();
+    let stop = state.shutdown().trigger_on_drop();
     tokio::spawn(spark_mock_server::run_with_devices(
         http,
         Some(devices),
         state,
-        async {
-            let _ = stopped.await;
-        },
     ));
     (url, stop)
 }

@@ -146,6 +146,10 @@ pub struct Config {
     /// Device port: a write to a device that blocks this long drops the connection (a
     /// device that stopped reading).
     pub device_write_timeout: std::time::Duration,
+    /// Device port: connections served at once (10,000). At the cap the port stops accepting
+    /// until one closes; the next device waits in the listen backlog. Each connection holds
+    /// a descriptor: keep it below the open-file limit.
+    pub device_max_connections: usize,
     /// Device port: the largest frame accepted from a device (the Core's buffer is 640
     /// bytes; later firmware sends more).
     pub device_max_frame: usize,
@@ -182,6 +186,7 @@ impl Config {
             device_ping_interval: std::time::Duration::from_secs(15),
             device_idle_timeout: std::time::Duration::from_secs(31),
             device_write_timeout: std::time::Duration::from_secs(20),
+            device_max_connections: 10_000,
             device_max_frame: 2048,
             server_key: None,
         }

@@ -25,7 +25,9 @@
 //!   profile-specific shape and rule, and each era's grant rules, in `api::profile`.
 //! - [`web`]: the Build web IDE at `/build` (its session check is the `SignedIn`
 //!   extractor) and the live console at `/`.
-//! - [`run`]: serve the API on a listener until a shutdown future resolves;
+//! - [`shutdown`]: the one [`Shutdown`] handle, owned by [`AppState`], that stops the
+//!   listener, the device port, event streams and background tasks together.
+//! - [`run`]: serve the API on a listener until the state's shutdown is triggered;
 //!   [`run_with_devices`]: the same plus the device port, stopped by the same shutdown.
 
 pub mod api;
@@ -41,35 +43,29 @@ pub mod listener;
 pub mod persist;
 pub mod ratelimit;
 pub mod seed;
+pub mod shutdown;
 pub mod state;
 pub mod web;
 pub mod webhooks;
-
-use std::future::Future;
 
 use tokio::net::TcpListener;
 
 pub use api::app;
 pub use clock::Clock;
 pub use config::{ClientCheck, Config, PolicyKind, Profile};
+pub use shutdown::{Shutdown, TriggerOnDrop};
 pub use state::AppState;
 
-/// Serves the HTTP API on `listener` until `shutdown` resolves, then drains in-flight
-/// requests. Slow, idle and surplus connections are handled as `listener` describes.
-pub async fn run(
-    listener: TcpListener,
-    state: AppState,
-    shutdown: impl Future<Output = ()> + Send + 'static,
-) -> std::io::Result<()> {
+/// Serves the HTTP API on `listener` until the state's [`Shutdown`] is triggered, then
+/// drains in-flight requests and saves. Slow, idle and surplus connections are handled as
+/// `listener` describes.
+pub async fn run(listener: TcpListener, state: AppState) -> std::io::Result<()> {
     let app = app(state.clone());
     let flusher = tokio::spawn(flush_in_background(state.clone()));
-    let stopping = state.clone();
-    let shutdown = async move {
-        shutdown.await;
-        stopping.begin_shutdown();
-    };
-    listener::serve(listener, app, state.config(), shutdown).await;
-    flusher.abort();
+    listener::serve(listener, app, state.config(), state.shutdown()).await;
+    if let Err(e) = flusher.await {
+        tracing::error!("the background saver failed: {e}");
+    }
     if let Err(e) = state.persist().await {
         tracing::error!("final save failed: {e}");
     }
@@ -85,45 +81,31 @@ pub enum ServeError {
     Devices(#[from] devices::DevicePortError),
 }
 
-/// Serves the HTTP API on `http` and, when given, the device port on `devices`, until
-/// `shutdown` resolves; then both stop (devices publish `offline`, HTTP drains). If the
-/// device port fails (e.g. an unreadable server key), the HTTP server stops too.
+/// Serves the HTTP API on `http` and, when given, the device port on `devices`, until the
+/// state's [`Shutdown`] is triggered; then both stop (devices publish `offline`, HTTP
+/// drains). If the device port fails (e.g. an unreadable server key), it triggers the
+/// shutdown, so the HTTP server stops too.
 pub async fn run_with_devices(
     http: TcpListener,
     devices: Option<TcpListener>,
     state: AppState,
-    shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> Result<(), ServeError> {
     let Some(devices) = devices else {
-        return Ok(run(http, state, shutdown).await?);
+        return Ok(run(http, state).await?);
     };
     // Published now, not when the task first runs, so `/__mock/device-server` knows it at once.
     state.set_device_addr(devices.local_addr().ok());
-    let (failed, on_failure) = tokio::sync::oneshot::channel::<()>();
-    let mut stop = state.shutdown_watch();
-    let port = tokio::spawn(devices::serve_devices(devices, state.clone(), async move {
-        let _ = stop.wait_for(|s| *s).await;
-    }));
+    let port = tokio::spawn(devices::serve_devices(devices, state.clone()));
+    let shutdown = state.shutdown().clone();
     let watcher = tokio::spawn(async move {
         let r = port.await;
-        if !matches!(r, Ok(Ok(()))) {
-            let _ = failed.send(());
+        if !matches!(r, Ok(Ok(()))) && !shutdown.is_triggered() {
+            tracing::error!("the device port failed; stopping");
+            shutdown.trigger();
         }
         r
     });
-    let shutdown = async move {
-        let device_port_failed = async {
-            if on_failure.await.is_err() {
-                std::future::pending::<()>().await;
-            }
-        };
-        tokio::select! {
-            _ = shutdown => {}
-            _ = device_port_failed => tracing::error!("the device port failed; stopping"),
-        }
-    };
-    let http_result = run(http, state.clone(), shutdown).await;
-    state.begin_shutdown();
+    let http_result = run(http, state).await;
     match watcher.await {
         Ok(Ok(r)) => r?,
         // Cancelled: the runtime itself is going away (the process is exiting).
@@ -138,11 +120,17 @@ pub async fn run_with_devices(
 }
 
 /// Saves what requests do not save themselves (token uses, device-port changes) once a
-/// second, when something changed; forgets long-dead tokens once a minute.
+/// second, when something changed; forgets long-dead tokens once a minute. Ends with the
+/// shutdown, between saves, so the final save never races a background one.
 async fn flush_in_background(state: AppState) {
     let mut tick = tokio::time::interval(std::time::Duration::from_secs(1));
+    let stopped = state.shutdown().wait();
+    tokio::pin!(stopped);
     loop {
-        tick.tick().await;
+        tokio::select! {
+            _ = tick.tick() => {}
+            () = &mut stopped => return,
+        }
         state.maintain();
         if state.dirty() {
             if let Err(e) = state.persist().await {

@@ -6,10 +6,9 @@ use std::time::Duration;
 
 use anyhow::Context;
 use spark_mock_server::seed::{Seed, SeedToken, SeedUser};
-use spark_mock_server::{AppState, Config, Profile};
+use spark_mock_server::{AppState, Config, Profile, TriggerOnDrop};
 use spark_mock_sim::{ConnectOptions, DeviceHandle, DeviceKey, KeySource, SimDevice};
 use tokio::net::TcpListener;
-use tokio::sync::oneshot;
 
 pub const USER: &str = "bench@spark-mock.local";
 /// A seeded token so the load needs no login.
@@ -19,7 +18,7 @@ pub struct Cloud {
     pub base: String,
     pub state: AppState,
     pub devices: Vec<DeviceHandle>,
-    _stop: oneshot::Sender<()>,
+    _stop: TriggerOnDrop,
 }
 
 /// Starts a particle-profile cloud with `n` connected cores `bench0…`, each with a function
@@ -69,23 +68,20 @@ fn seed() -> Seed {
     }
 }
 
-/// Serves the API and the device port on loopback port 0 until the sender is dropped;
+/// Serves the API and the device port on loopback port 0 until the guard is dropped;
 /// returns the API's base URL.
-async fn serve(state: &AppState) -> anyhow::Result<(String, oneshot::Sender<()>)> {
+async fn serve(state: &AppState) -> anyhow::Result<(String, TriggerOnDrop)> {
     let http = TcpListener::bind("127.0.0.1:0").await?;
     let dev = TcpListener::bind("127.0.0.1:0").await?;
     let base = format!("http://{}", http.local_addr()?);
     state.set_device_addr(Some(dev.local_addr()?));
-    let (tx, rx) = oneshot::channel::<()>();
+    let stop = state.shutdown().trigger_on_drop();
     tokio::spawn(spark_mock_server::run_with_devices(
         http,
         Some(dev),
         state.clone(),
-        async move {
-            let _ = rx.await;
-        },
     ));
-    Ok((base, tx))
+    Ok((base, stop))
 }
 
 /// Provisions `n` cores owned by the bench user (one shared key) and waits until each is

@@ -119,10 +119,7 @@ async fn measure(
     let c = c.max(1);
     let listener = TcpListener::bind("127.0.0.1:0").await?;
     let url = format!("http://{}/oauth/token", listener.local_addr()?);
-    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    let server = tokio::spawn(spark_mock_server::run(listener, state.clone(), async {
-        let _ = stopped.await;
-    }));
+    let server = tokio::spawn(spark_mock_server::run(listener, state.clone()));
     let http = super::cloud::client(c)?;
     let started = Instant::now();
     let mut workers = Vec::new();
@@ -137,7 +134,7 @@ async fn measure(
         errors += e;
     }
     let rate = all.len() as f64 / started.elapsed().as_secs_f64();
-    let _ = stop.send(());
+    state.shutdown().trigger();
     server.await??;
     state.close_journal();
     match summarize(&mut all) {

@@ -16,7 +16,6 @@ use axum::extract::{Path, State};
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::Response;
 use http_body::Frame;
-use tokio::sync::watch;
 use tokio::time::Instant;
 
 use crate::api::error::ApiError;
@@ -167,13 +166,6 @@ impl http_body::Body for Sse {
     }
 }
 
-/// A future that resolves once the watch says `true` (or its sender is gone).
-fn stopping(mut rx: watch::Receiver<bool>) -> Pin<Box<dyn Future<Output = ()> + Send>> {
-    Box::pin(async move {
-        let _ = rx.wait_for(|stop| *stop).await;
-    })
-}
-
 fn ticker() -> tokio::time::Interval {
     let period = KEEPALIVE / QUIET_TICKS;
     let mut t = tokio::time::interval_at(Instant::now() + period, period);
@@ -214,7 +206,7 @@ fn open(state: &AppState, req: &ApiRequest, filter: Filter) -> Result<Response, 
         ticker: ticker(),
         quiet_ticks: 0,
         unchecked: 0,
-        stopping: stopping(state.shutdown_watch()),
+        stopping: Box::pin(state.shutdown().wait()),
     };
     let body = Body::new(sse);
     let mut resp = Response::new(body);
@@ -366,13 +358,9 @@ mod tests {
     use super::*;
     use crate::api::profile::shape;
     use crate::events::EventBus;
+    use crate::shutdown::Shutdown;
 
-    fn stream(
-        bus: &EventBus,
-        profile: Profile,
-        keepalive: bool,
-        stop: &watch::Sender<bool>,
-    ) -> Sse {
+    fn stream(bus: &EventBus, profile: Profile, keepalive: bool, stop: &Shutdown) -> Sse {
         Sse {
             started: false,
             events: bus.subscribe_filtered(Filter {
@@ -384,7 +372,7 @@ mod tests {
             ticker: ticker(),
             quiet_ticks: 0,
             unchecked: 0,
-            stopping: stopping(stop.subscribe()),
+            stopping: Box::pin(stop.wait()),
             _slot: None,
             _tracked: bus.track(Subscription {
                 id: 0,
@@ -423,7 +411,7 @@ mod tests {
     #[tokio::test(start_paused = true)]
     async fn an_idle_stream_sends_the_profiles_keepalive_every_nine_seconds() {
         let bus = EventBus::new();
-        let stop = watch::channel(false).0;
+        let stop = Shutdown::new();
         for (profile, bytes) in [
             (Profile::Spark2014, &b"\n"[..]),
             (Profile::Particle, &b":\n\n"[..]),
@@ -441,7 +429,7 @@ mod tests {
     #[tokio::test(start_paused = true)]
     async fn events_hold_the_keepalive_back_and_silences_stay_under_nine_seconds() {
         let bus = EventBus::new();
-        let stop = watch::channel(false).0;
+        let stop = Shutdown::new();
         let mut s = stream(&bus, Profile::Particle, true, &stop);
         next_chunk(&mut s).await;
         let mut last = Instant::now();
@@ -465,7 +453,7 @@ mod tests {
     #[tokio::test(start_paused = true)]
     async fn without_keepalives_an_idle_stream_stays_silent() {
         let bus = EventBus::new();
-        let stop = watch::channel(false).0;
+        let stop = Shutdown::new();
         let mut s = stream(&bus, Profile::Particle, false, &stop);
         next_chunk(&mut s).await;
         let silent = tokio::time::timeout(Duration::from_secs(60), next_chunk(&mut s)).await;
@@ -475,12 +463,12 @@ mod tests {
     #[tokio::test(start_paused = true)]
     async fn shutdown_ends_a_waiting_stream() {
         let bus = EventBus::new();
-        let stop = watch::channel(false).0;
+        let stop = Shutdown::new();
         let mut s = stream(&bus, Profile::Particle, false, &stop);
         next_chunk(&mut s).await;
         let waiting = tokio::spawn(async move { next_chunk(&mut s).await });
         tokio::task::yield_now().await;
-        stop.send_replace(true);
+        stop.trigger();
         let ended = tokio::time::timeout(Duration::from_secs(1), waiting).await;
         assert!(matches!(ended, Ok(Ok(None))), "the stream did not end");
     }
@@ -488,10 +476,10 @@ mod tests {
     #[tokio::test(start_paused = true)]
     async fn shutdown_ends_a_stream_that_never_runs_dry() {
         let bus = EventBus::new();
-        let stop = watch::channel(false).0;
+        let stop = Shutdown::new();
         let mut s = stream(&bus, Profile::Particle, false, &stop);
         next_chunk(&mut s).await;
-        stop.send_replace(true);
+        stop.trigger();
         let mut sent = 0;
         loop {
             // Keep events queued, so the stream never waits.

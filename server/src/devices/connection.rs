@@ -15,7 +15,7 @@ use spark_mock_protocol::messages::Hello;
 use spark_mock_protocol::{DeviceId, Message, Origin, Packet, RsaPublicKey, ServerKey};
 use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
 use tokio::net::TcpStream;
-use tokio::sync::{mpsc, watch};
+use tokio::sync::{mpsc, OwnedSemaphorePermit};
 
 use crate::config::Config;
 use crate::devices::keys::{device_key_pem, parse_device_key};
@@ -101,19 +101,20 @@ struct Established {
     new_key: Option<RsaPublicKey>,
 }
 
-/// Serves one accepted TCP connection until it ends.
+/// Serves one accepted TCP connection until it ends or the server shuts down. `_slot` is
+/// its place under the port's connection cap, given back when this returns.
 pub async fn handle(
     stream: TcpStream,
     remote: SocketAddr,
     state: AppState,
     key: Arc<ServerKey>,
-    mut shutdown: watch::Receiver<bool>,
+    _slot: OwnedSemaphorePermit,
 ) {
     let settings = Settings::from_config(state.config());
     let _ = stream.set_nodelay(true);
     let est = tokio::select! {
         r = establish(stream, &state, &key, &settings) => r,
-        _ = shutdown.wait_for(|s| *s) => return,
+        () = state.shutdown().wait() => return,
     };
     let est = match est {
         Ok(est) => est,
@@ -152,7 +153,7 @@ pub async fn handle(
         conn_id,
         platform_id,
     );
-    let end = live.run(est.reader, commands, shutdown).await;
+    let end = live.run(est.reader, commands).await;
     match end {
         Ok(End::Closed) => tracing::info!("{id} offline: the device closed the connection"),
         Ok(End::Replaced) => tracing::info!("{id} offline: disconnected by the server"),

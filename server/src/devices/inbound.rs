@@ -3,10 +3,10 @@
 //! the strict +1 message-id rule checked on every non-ACK message first.
 
 use std::collections::BTreeMap;
-use std::time::Instant;
 
 use spark_mock_protocol::messages::{Description, Event as WireEvent};
 use spark_mock_protocol::{CoapMessage, Code, Message, MessageType, Origin, Packet};
+use tokio::time::Instant;
 
 use crate::devices::connection::ConnectionError;
 use crate::devices::live::Live;

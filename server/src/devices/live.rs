@@ -1,16 +1,17 @@
 //! The live session of one connection, after Hello: one `select!` loop over frames from the
 //! device, commands from the registry, events from the bus, the ping timer, the idle
 //! timeout and shutdown. It never awaits anything but that select: every write is queued
-//! with `try_send`, every lock is taken and released inside a synchronous call.
+//! with `try_send`, every lock is taken and released inside a synchronous call. Its timers
+//! run on tokio's clock, not the mock's cloud clock (that one is for token time), so tests
+//! pause and advance them instead of sleeping.
 
 use std::sync::Arc;
-use std::time::Instant;
 
 use spark_mock_protocol::messages::{Description, FunctionCall, UpdateBegin};
 use spark_mock_protocol::{IdChecker, Message, MessageIdCounter, Packet, Token};
 use tokio::net::tcp::OwnedReadHalf;
-use tokio::sync::{broadcast, mpsc, watch};
-use tokio::time::sleep_until;
+use tokio::sync::{broadcast, mpsc};
+use tokio::time::{sleep_until, Instant};
 
 use spark_mock_protocol::io::FrameReader;
 
@@ -96,8 +97,9 @@ impl<'a> Live<'a> {
         mut self,
         mut reader: FrameReader<OwnedReadHalf>,
         mut commands: mpsc::Receiver<Command>,
-        mut shutdown: watch::Receiver<bool>,
     ) -> Result<End, ConnectionError> {
+        let stopped = self.state.shutdown().wait();
+        tokio::pin!(stopped);
         let token = self.pending.next_token();
         self.send_new(Message::ServerHello, token)?;
         self.request(Message::DescribeRequest, Reply::Describe(None))?;
@@ -117,15 +119,15 @@ impl<'a> Live<'a> {
                 Some(e) = next_event(&mut self.bus) => {
                     if let Err(e) = self.on_event(&e) { break Err(e) }
                 }
-                _ = sleep_until(ping_at.into()) => {
+                _ = sleep_until(ping_at) => {
                     self.last_ping = Instant::now();
                     if let Err(e) = self.send_new(Message::Ping, Token::EMPTY) { break Err(e) }
                 }
-                _ = sleep_until(idle_at.into()) => {
+                _ = sleep_until(idle_at) => {
                     break Err(ConnectionError::Idle(self.settings.idle_timeout))
                 }
                 _ = self.out.stopped() => break Err(OutboxError::Closed.into()),
-                _ = shutdown.wait_for(|s| *s) => break Ok(End::Shutdown),
+                () = &mut stopped => break Ok(End::Shutdown),
             }
         };
         self.state.devices().disconnected(self.id, self.conn_id);

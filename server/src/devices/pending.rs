@@ -3,11 +3,12 @@
 //! of the API call that asked.
 
 use std::collections::HashMap;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use spark_mock_protocol::messages::{Description, Response, VarType, VarValue};
 use spark_mock_protocol::{Code, Token, TokenCounter};
 use tokio::sync::oneshot;
+use tokio::time::Instant;
 
 use crate::devices::types::DeviceError;
 

@@ -12,12 +12,13 @@ use hyper::body::Incoming;
 use hyper::server::conn::http1;
 use hyper_util::rt::TokioIo;
 use tokio::net::TcpStream;
-use tokio::sync::{watch, OwnedSemaphorePermit};
+use tokio::sync::OwnedSemaphorePermit;
 use tower::ServiceExt;
 
 use super::activity::{Activity, Deadlines, Guarded, Watched};
 use crate::api::error::ApiError;
 use crate::config::Profile;
+use crate::shutdown::Shutdown;
 
 /// How a connection was let in.
 pub(super) enum Admission {
@@ -37,8 +38,8 @@ pub(super) struct Shared {
     pub deadlines: Deadlines,
     /// The header deadline of an over-cap connection.
     pub overflow_deadlines: Deadlines,
-    /// Becomes `true` when the server stops: finish what is in flight, then close.
-    pub stop: watch::Receiver<bool>,
+    /// The server's shutdown: finish what is in flight, then close.
+    pub stop: Shutdown,
 }
 
 /// Serves `tcp` until the client closes it, it is overdue, or the server stops.
@@ -81,7 +82,8 @@ pub(super) async fn serve(
     tokio::pin!(conn);
     let overdue = activity.overdue(deadlines);
     tokio::pin!(overdue);
-    let mut stop = shared.stop;
+    let stop = shared.stop.wait();
+    tokio::pin!(stop);
     let mut stopping = false;
     loop {
         tokio::select! {
@@ -96,7 +98,7 @@ pub(super) async fn serve(
                 tracing::debug!("HTTP connection from {remote} closed: idle or too slow");
                 break;
             }
-            _ = stop.wait_for(|s| *s), if !stopping => {
+            () = &mut stop, if !stopping => {
                 stopping = true;
                 conn.as_mut().graceful_shutdown();
             }

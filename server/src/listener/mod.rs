@@ -8,7 +8,8 @@
 //! - `connection`: one connection on hyper's HTTP/1, with the remote address as
 //!   `ConnectInfo` and graceful shutdown.
 //! - `cap`: the default of `--max-connections`.
-//! - `backoff`: the pause after a failed `accept` (out of descriptors).
+//! - `backoff`: the pause after a failed `accept` (out of descriptors); the device port's
+//!   accept loop uses it too.
 //!
 //! Over the cap, connections are still accepted, but each gets one request, due within
 //! [`OVERFLOW_HEADER_TIMEOUT`], and only the health check and the admin API answer it (503
@@ -16,11 +17,10 @@
 //! make `/server/health` unreachable.
 
 mod activity;
-mod backoff;
+pub(crate) mod backoff;
 mod cap;
 mod connection;
 
-use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -29,6 +29,7 @@ use tokio::net::TcpListener;
 use tokio::sync::{watch, Semaphore};
 
 use crate::config::Config;
+use crate::shutdown::Shutdown;
 use activity::Deadlines;
 use backoff::Backoff;
 use connection::{Admission, Shared};
@@ -37,13 +38,13 @@ use connection::{Admission, Shared};
 /// `--header-timeout` is shorter).
 pub const OVERFLOW_HEADER_TIMEOUT: Duration = Duration::from_secs(2);
 
-/// Serves `app` on `listener` until `shutdown` resolves; then stops accepting, lets every
+/// Serves `app` on `listener` until `shutdown` is triggered; then stops accepting, lets every
 /// connection finish its request in flight and returns once all are closed.
 pub(crate) async fn serve(
     listener: TcpListener,
     app: Router,
     config: &Config,
-    shutdown: impl Future<Output = ()>,
+    shutdown: &Shutdown,
 ) {
     let max = connection_cap(config);
     let slots = Arc::new(Semaphore::new(max));
@@ -51,7 +52,6 @@ pub(crate) async fn serve(
         header: config.header_timeout,
         idle: config.idle_timeout,
     };
-    let (stop_tx, stop) = watch::channel(false);
     let shared = Shared {
         app,
         profile: config.profile,
@@ -60,31 +60,19 @@ pub(crate) async fn serve(
             header: deadlines.header.min(OVERFLOW_HEADER_TIMEOUT),
             ..deadlines
         },
-        stop,
+        stop: shutdown.clone(),
     };
     // Each connection task holds a receiver; `closed()` resolves once all are gone.
     let (open_tx, open_rx) = watch::channel(());
     let mut backoff = Backoff::default();
     let mut at_cap = false;
-    tokio::pin!(shutdown);
+    let stopped = shutdown.wait();
+    tokio::pin!(stopped);
     loop {
-        let accepted = tokio::select! {
-            accepted = listener.accept() => accepted,
-            () = &mut shutdown => break,
+        let (tcp, remote) = tokio::select! {
+            accepted = backoff::accept(|| listener.accept(), &mut backoff, "HTTP") => accepted,
+            () = &mut stopped => break,
         };
-        let (tcp, remote) = match accepted {
-            Ok(accepted) => accepted,
-            Err(e) if backoff::concerns_one_connection(&e) => continue,
-            Err(e) => {
-                let wait = backoff.next();
-                tracing::error!("cannot accept HTTP connections: {e}; retrying in {wait:?}");
-                tokio::select! {
-                    () = tokio::time::sleep(wait) => continue,
-                    () = &mut shutdown => break,
-                }
-            }
-        };
-        backoff.reset();
         // No Nagle delay: event streams and small JSON answers go out as soon as written.
         let _ = tcp.set_nodelay(true);
         let admission = admit(&slots, max, &mut at_cap);
@@ -95,7 +83,6 @@ pub(crate) async fn serve(
         });
     }
     drop(listener);
-    stop_tx.send_replace(true);
     drop(open_rx);
     open_tx.closed().await;
 }

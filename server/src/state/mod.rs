@@ -29,6 +29,7 @@ use crate::journal::Journal;
 use crate::persist::{PersistError, Store, SNAPSHOT_FILE};
 use crate::ratelimit::RateLimiter;
 use crate::seed::{Seed, SeedError};
+use crate::shutdown::Shutdown;
 use crate::webhooks::Webhooks;
 use durability::{Committed, Pruned};
 
@@ -53,7 +54,7 @@ struct Inner {
     policy: RwLock<PolicyKind>,
     bus: EventBus,
     devices: Registry,
-    shutdown: tokio::sync::watch::Sender<bool>,
+    shutdown: Shutdown,
     limiter: RateLimiter,
     journal: Journal,
     faults: Faults,
@@ -136,7 +137,7 @@ impl AppState {
                 db: Mutex::new(db),
                 bus,
                 devices,
-                shutdown: tokio::sync::watch::channel(false).0,
+                shutdown: Shutdown::new(),
                 limiter: RateLimiter::default(),
                 journal: Journal::default(),
                 seed: RwLock::new(seed.clone()),
@@ -199,14 +200,11 @@ impl AppState {
         Duration::try_seconds(self.inner.config.token_lifetime_secs).unwrap_or(Duration::MAX)
     }
 
-    /// Tells long-lived streams to end, so a graceful shutdown can finish.
-    pub fn begin_shutdown(&self) {
-        self.inner.shutdown.send_replace(true);
-    }
-
-    /// Becomes `true` when the server is shutting down.
-    pub fn shutdown_watch(&self) -> tokio::sync::watch::Receiver<bool> {
-        self.inner.shutdown.subscribe()
+    /// The server's one shutdown: [`crate::run`] and [`crate::run_with_devices`] serve until
+    /// it is triggered; event streams, device connections and background tasks end with it.
+    /// A state serves once: triggered, it stays triggered.
+    pub fn shutdown(&self) -> &Shutdown {
+        &self.inner.shutdown
     }
 
     /// The rate limiter, when rate limits are switched on.

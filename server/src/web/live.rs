@@ -16,12 +16,13 @@ use axum::extract::State;
 use axum::http::{header, HeaderValue};
 use axum::response::Response;
 use serde_json::json;
-use tokio::sync::{broadcast, watch};
+use tokio::sync::broadcast;
 use tokio::time::{Instant, Interval, MissedTickBehavior};
 
 use crate::api::events::KEEPALIVE;
 use crate::clock::iso_millis;
 use crate::events::{Event, Filter, Scope};
+use crate::shutdown::Shutdown;
 use crate::state::AppState;
 
 /// How often the stream looks for changes to tokens, devices and the journal.
@@ -64,7 +65,7 @@ struct Feed {
     last: Fingerprint,
     tick: Interval,
     quiet_since: Instant,
-    shutdown: watch::Receiver<bool>,
+    shutdown: Shutdown,
 }
 
 fn message(value: serde_json::Value) -> Bytes {
@@ -90,7 +91,7 @@ async fn next_chunk(mut f: Feed) -> Option<(Result<Bytes, Infallible>, Feed)> {
         return Some((Ok(Bytes::from_static(b":ok\n\n")), f));
     }
     loop {
-        if *f.shutdown.borrow() {
+        if f.shutdown.is_triggered() {
             return None;
         }
         tokio::select! {
@@ -122,7 +123,7 @@ async fn next_chunk(mut f: Feed) -> Option<(Result<Bytes, Infallible>, Feed)> {
                     return Some((Ok(Bytes::from_static(b":\n\n")), f));
                 }
             }
-            _ = f.shutdown.changed() => return None,
+            () = f.shutdown.wait() => return None,
         }
     }
 }
@@ -141,7 +142,7 @@ pub async fn events(State(state): State<AppState>) -> Response {
         last: fingerprint(&state),
         tick,
         quiet_since: Instant::now(),
-        shutdown: state.shutdown_watch(),
+        shutdown: state.shutdown().clone(),
         state,
     };
     let mut resp = Response::new(Body::from_stream(futures_util::stream::unfold(

@@ -55,7 +55,8 @@ async fn watch(state: AppState) {
         scope: Scope::All,
         prefix: None,
     });
-    let mut stop = state.shutdown_watch();
+    let stop = state.shutdown().wait();
+    tokio::pin!(stop);
     let permits = Arc::new(Semaphore::new(MAX_IN_FLIGHT));
     loop {
         let event = tokio::select! {
@@ -63,7 +64,7 @@ async fn watch(state: AppState) {
                 Some(e) => e,
                 None => break,
             },
-            _ = stop.wait_for(|s| *s) => break,
+            () = &mut stop => break,
         };
         for hook in state.webhooks().matching(&event) {
             let task = deliver(state.clone(), hook, event.clone(), permits.clone());

@@ -9,7 +9,7 @@ use spark_mock_protocol::{
     DeviceId, DeviceKey, Message, MessageIdCounter, Origin, Packet, Token, TokenCounter,
 };
 use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
-use tokio::net::TcpSocket;
+use tokio::net::{TcpSocket, TcpStream};
 
 use crate::support::{Port, WAIT};
 
@@ -46,7 +46,18 @@ impl Device {
         if let Some(size) = recv_buffer {
             socket.set_recv_buffer_size(size)?;
         }
-        let mut stream = socket.connect(port.addr).await?;
+        let stream = socket.connect(port.addr).await?;
+        Device::handshake(port, stream, id, key, append).await
+    }
+
+    /// The handshake on a stream already connected to `port`.
+    pub async fn handshake(
+        port: &Port,
+        mut stream: TcpStream,
+        id: DeviceId,
+        key: &DeviceKey,
+        append: bool,
+    ) -> Result<Device, IoError> {
         let server_public = port.state.config().server_key.as_ref().expect("key");
         let session = device_handshake(
             &mut stream,

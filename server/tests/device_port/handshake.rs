@@ -1,14 +1,13 @@
 //! Handshake, provisioning (stored key, Photon-style appended key), Hello, Describe and the
 //! online/offline status events.
 
-use std::time::Duration;
-
 use spark_mock_protocol::messages::{Description, VarType};
 use spark_mock_protocol::{Message, Token};
 use spark_mock_server::devices::VarType as RegType;
 use spark_mock_server::faults::DeviceFault;
 use tokio::io::AsyncReadExt;
 use tokio::net::TcpStream;
+use tokio::time::Instant;
 
 use crate::support::*;
 
@@ -86,21 +85,27 @@ async fn without_auto_provisioning_unknown_devices_are_refused() {
     dev.hello().await;
 }
 
-#[tokio::test]
+/// Time is paused (see [`PAUSED_PING`]): the timeouts fire as tokio's clock jumps ahead, so
+/// the test takes no real time.
+#[tokio::test(start_paused = true)]
 async fn handshake_steps_and_hello_time_out() {
-    let port = Port::start(spark_mock_server::Config {
-        handshake_timeout: Duration::from_millis(300),
-        ..config()
-    })
-    .await;
+    let port = Port::default().await;
+    let limit = port.state.config().handshake_timeout;
+    assert!(limit < WAIT);
     // Reads the nonce, then says nothing.
     let mut raw = TcpStream::connect(port.addr).await.expect("connect");
     let mut nonce = [0u8; 40];
     raw.read_exact(&mut nonce).await.expect("nonce");
+    let quiet = Instant::now();
     let mut rest = Vec::new();
     let closed = tokio::time::timeout(WAIT, raw.read_to_end(&mut rest)).await;
     assert!(closed.is_ok(), "the server must give up on a silent device");
     assert!(rest.is_empty());
+    assert!(
+        quiet.elapsed() >= limit,
+        "gave up after {:?}",
+        quiet.elapsed()
+    );
 
     // Handshakes, then never sends Hello.
     let id = new_id();
@@ -108,7 +113,13 @@ async fn handshake_steps_and_hello_time_out() {
     let mut dev = Device::connect(&port, id, device_key(), false)
         .await
         .expect("handshake");
+    let quiet = Instant::now();
     assert!(dev.closed_within(WAIT).await, "no Hello, no connection");
+    assert!(
+        quiet.elapsed() >= limit,
+        "gave up after {:?}",
+        quiet.elapsed()
+    );
 }
 
 #[tokio::test]

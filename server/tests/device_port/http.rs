@@ -322,20 +322,16 @@ async fn one_shutdown_stops_the_api_and_the_device_port() {
         .await
         .expect("bind");
     let device_addr = devices.local_addr().expect("addr");
-    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
     let server = tokio::spawn(spark_mock_server::run_with_devices(
         http,
         Some(devices),
         state.clone(),
-        async move {
-            let _ = stopped.await;
-        },
     ));
     let port = Port::attach(state.clone(), device_addr);
     let mut bus = port.events();
     let mut dev = port.online(&Description::default()).await;
     next_status(&mut bus, &dev.id).await;
-    let _ = stop.send(());
+    state.shutdown().trigger();
     assert!(dev.closed_within(WAIT).await, "devices are disconnected");
     let offline = next_status(&mut bus, &dev.id).await;
     assert_eq!(offline.data.as_deref(), Some("offline"));

@@ -1,10 +1,11 @@
 //! The session rules: pings and time requests answered, the strict +1 message-id rule,
 //! tokens on ACKs tolerated, the server's own pings and the idle timeout.
 
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::{SystemTime, UNIX_EPOCH};
 
 use spark_mock_protocol::messages::Description;
 use spark_mock_protocol::{Code, Message, MessageType, Packet, Token};
+use tokio::time::Instant;
 
 use crate::support::*;
 
@@ -60,26 +61,40 @@ async fn acks_may_carry_tokens_and_do_not_count() {
     );
 }
 
-#[tokio::test]
+/// Time is paused (see [`PAUSED_PING`]): the pings and the idle timeout come as tokio's clock
+/// jumps ahead, so the test takes no real time.
+#[tokio::test(start_paused = true)]
 async fn the_server_pings_and_drops_silent_devices() {
+    let (ping, idle) = (PAUSED_PING, PAUSED_IDLE);
     let port = Port::start(spark_mock_server::Config {
-        device_ping_interval: Duration::from_millis(200),
-        device_idle_timeout: Duration::from_millis(900),
+        device_ping_interval: ping,
+        device_idle_timeout: idle,
         ..config()
     })
     .await;
     let mut dev = port.online(&Description::default()).await;
+    let online = Instant::now();
     for _ in 0..3 {
+        let quiet = Instant::now();
         let p = dev.recv().await;
         assert_eq!(
             (p.mtype, &p.message),
             (MessageType::Confirmable, &Message::Ping)
         );
         assert!(p.token.is_empty());
+        assert!(
+            quiet.elapsed() >= ping,
+            "pinged after {:?}",
+            quiet.elapsed()
+        );
         dev.reply(Packet::empty_ack(p.message_id)).await;
     }
-    // Answering keeps it alive; now it goes quiet.
+    assert!(online.elapsed() > idle, "{:?}", online.elapsed());
+    // Answering kept it alive longer than the idle timeout; now it goes quiet.
+    let quiet = Instant::now();
     assert!(dev.closed_within(WAIT).await, "a silent device is dropped");
+    let dropped = quiet.elapsed();
+    assert!(dropped >= idle, "dropped after {dropped:?}");
     assert!(port
         .state
         .devices()

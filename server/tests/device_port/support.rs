@@ -10,14 +10,23 @@ use spark_mock_protocol::messages::Description;
 use spark_mock_protocol::{DeviceId, DeviceKey, ServerKey};
 use spark_mock_server::events::Event;
 use spark_mock_server::seed::Seed;
-use spark_mock_server::{AppState, Config};
+use spark_mock_server::{AppState, Config, TriggerOnDrop};
 use tokio::net::TcpListener;
-use tokio::sync::{broadcast, oneshot};
+use tokio::sync::broadcast;
 
 pub use crate::device::{reader_closed, Device};
 
 /// Longest a test waits for anything that should happen promptly.
 pub const WAIT: Duration = Duration::from_secs(10);
+
+/// The ping interval and idle timeout of tests whose clock is paused
+/// (`#[tokio::test(start_paused = true)]`), which wait for the server's timers without
+/// spending real time. Keep every server timer in such a test shorter than [`WAIT`]: while the
+/// runtime waits on a socket the paused clock jumps to the earliest timer, even when the
+/// peer's bytes are already on their way, and that timer must be a server one (firing early
+/// only brings a ping forward), never the test's own patience running out.
+pub const PAUSED_PING: Duration = Duration::from_secs(2);
+pub const PAUSED_IDLE: Duration = Duration::from_secs(5);
 pub const OWNER: &str = "owner@example.com";
 pub const TOKEN: &str = "0123456789abcdef0123456789abcdef01234567";
 /// A second user, for "someone else's device" cases (see [`Port::with_users`]).
@@ -45,7 +54,8 @@ pub fn new_id() -> DeviceId {
     DeviceId::new(rand::random())
 }
 
-/// Test timings: short, but long enough for a loaded 2-core machine.
+/// Test timings: short, but long enough for a loaded 2-core machine (the handshake's is
+/// under [`WAIT`], for paused-clock tests).
 pub fn config() -> Config {
     Config {
         password_iterations: 1,
@@ -60,7 +70,7 @@ pub fn config() -> Config {
 pub struct Port {
     pub state: AppState,
     pub addr: SocketAddr,
-    _stop: oneshot::Sender<()>,
+    _stop: Option<TriggerOnDrop>,
 }
 
 impl Port {
@@ -95,7 +105,7 @@ impl Port {
         Port {
             state,
             addr,
-            _stop: oneshot::channel().0,
+            _stop: None,
         }
     }
 
@@ -103,18 +113,15 @@ impl Port {
         let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
         let addr = listener.local_addr().expect("addr");
         state.set_device_addr(Some(addr));
-        let (stop, stopped) = oneshot::channel::<()>();
+        let stop = state.shutdown().trigger_on_drop();
         tokio::spawn(spark_mock_server::devices::serve_devices(
             listener,
             state.clone(),
-            async move {
-                let _ = stopped.await;
-            },
         ));
         Port {
             state,
             addr,
-            _stop: stop,
+            _stop: Some(stop),
         }
     }
 

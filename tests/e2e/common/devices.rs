@@ -7,7 +7,6 @@ use spark_mock_protocol::{DeviceKey, ServerKey};
 use spark_mock_server::Config;
 use spark_mock_sim::{ConnectOptions, DeviceHandle, KeySource, SimDevice, SimDeviceBuilder};
 use tokio::net::TcpListener;
-use tokio::sync::oneshot;
 
 use super::helpers::TestApp;
 
@@ -37,16 +36,12 @@ pub async fn spawn_cloud(config: Config) -> TestApp {
     let addr = http.local_addr().expect("addr");
     // Known before the server task runs, so devices can connect at once.
     state.set_device_addr(Some(devices.local_addr().expect("device addr")));
-    let (tx, rx) = oneshot::channel::<()>();
     tokio::spawn(spark_mock_server::run_with_devices(
         http,
         Some(devices),
         state.clone(),
-        async move {
-            let _ = rx.await;
-        },
     ));
-    TestApp::from_parts(format!("http://{addr}"), state, tx)
+    TestApp::from_parts(format!("http://{addr}"), state)
 }
 
 impl TestApp {

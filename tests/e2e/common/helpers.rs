@@ -4,9 +4,8 @@
 use reqwest::header::HeaderMap;
 use reqwest::{Method, RequestBuilder, Response};
 use serde_json::{json, Value};
-use spark_mock_server::{AppState, Config, Profile};
+use spark_mock_server::{AppState, Config, Profile, TriggerOnDrop};
 use tokio::net::TcpListener;
-use tokio::sync::oneshot;
 
 pub const USER: &str = "user@example.com";
 pub const PASSWORD: &str = "secret";
@@ -25,7 +24,7 @@ pub struct TestApp {
     pub base: String,
     pub http: reqwest::Client,
     pub state: AppState,
-    _shutdown: oneshot::Sender<()>,
+    _shutdown: TriggerOnDrop,
 }
 
 /// Starts a server on port 0 and returns once it is accepting (the listener is bound
@@ -38,21 +37,17 @@ pub async fn spawn_app(config: Config) -> TestApp {
 pub async fn spawn_state(state: AppState) -> TestApp {
     let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
     let addr = listener.local_addr().expect("addr");
-    let (tx, rx) = oneshot::channel::<()>();
-    let shutdown = async move {
-        let _ = rx.await;
-    };
-    tokio::spawn(spark_mock_server::run(listener, state.clone(), shutdown));
-    TestApp::from_parts(format!("http://{addr}"), state, tx)
+    tokio::spawn(spark_mock_server::run(listener, state.clone()));
+    TestApp::from_parts(format!("http://{addr}"), state)
 }
 
 impl TestApp {
-    pub fn from_parts(base: String, state: AppState, shutdown: oneshot::Sender<()>) -> Self {
+    pub fn from_parts(base: String, state: AppState) -> Self {
         TestApp {
+            _shutdown: state.shutdown().trigger_on_drop(),
             base,
             http: reqwest::Client::new(),
             state,
-            _shutdown: shutdown,
         }
     }
 }
