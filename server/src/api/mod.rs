@@ -65,6 +65,7 @@ pub fn app(state: AppState) -> Router {
         .route("/health", get(admin::health))
         .route("/tokens", get(admin::tokens))
         .route("/requests", get(journal::list).delete(journal::clear))
+        .route("/openapi.json", get(crate::openapi::serve))
         .route("/state", get(control::state))
         .route("/reset", post(control::reset))
         .route("/reload", post(control::reload))

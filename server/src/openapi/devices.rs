@@ -1,0 +1,306 @@
+//! `/v1/devices…` (list, claim, detail, update, release, ping, variables, functions) and
+//! `/v1/provisioning/:id`.
+
+use serde_json::{json, Value};
+
+use super::op::{Auth, Op};
+use super::schemas::{exact, nullable_string, r, string, time, time_or_null};
+use super::Paths;
+use crate::config::Profile;
+
+/// A device id or name. `/v1/devices/events…` are the event routes: as OpenAPI says,
+/// a concrete path wins over a template.
+fn device_id() -> Value {
+    json!({"type": "string", "minLength": 1})
+}
+
+fn device_op(profile: Profile, summary: &str) -> Op {
+    Op::new("devices", summary)
+        .auth(profile, Auth::Bearer)
+        .path_schema("id", "The device's id (24 hex) or name", device_id())
+        .json(
+            403,
+            "Unknown device, or another user's",
+            r("PermissionDenied"),
+        )
+}
+
+/// How a call to a device fails: offline, silent, or the device's own error.
+fn device_failures(op: Op, profile: Profile) -> Op {
+    let op = op.json(400, "The device refused", r("ApiError"));
+    match profile {
+        Profile::Spark2014 => op.json(
+            408,
+            "Offline, or no answer within `--device-timeout`",
+            exact(&["error"], json!({"error": {"const": "Timed out."}})),
+        ),
+        Profile::Particle => op.json(400, "Offline, or no answer: Timed out.", r("ApiError")),
+    }
+}
+
+fn variable_result(profile: Profile) -> Value {
+    let result = json!({"type": ["boolean", "number", "string"]});
+    match profile {
+        Profile::Spark2014 => exact(
+            &["cmd", "name", "result", "coreInfo"],
+            json!({
+                "cmd": {"const": "VarReturn"}, "name": string(), "result": result,
+                "coreInfo": exact(&["last_app", "last_heard", "connected", "deviceID"], json!({
+                    "last_app": string(), "last_heard": time_or_null(),
+                    "connected": {"const": true}, "deviceID": string(),
+                })),
+            }),
+        ),
+        Profile::Particle => exact(
+            &["name", "result", "coreInfo"],
+            json!({
+                "name": string(), "result": result,
+                "coreInfo": exact(&["name", "deviceID", "connected", "last_handshake_at"], json!({
+                    "name": nullable_string(), "deviceID": string(),
+                    "connected": {"const": true}, "last_handshake_at": time_or_null(),
+                })),
+            }),
+        ),
+    }
+}
+
+fn function_result(profile: Profile) -> Value {
+    let mut props = json!({
+        "id": string(), "name": nullable_string(), "connected": {"const": true},
+        "return_value": {"type": "integer", "minimum": i32::MIN, "maximum": i32::MAX},
+    });
+    let mut keys = vec!["id", "name", "connected", "return_value"];
+    if profile == Profile::Spark2014 {
+        props["last_app"] = json!({"type": "null"});
+        keys.push("last_app");
+    }
+    exact(&keys, props)
+}
+
+fn raw() -> Value {
+    json!({"type": "string"})
+}
+
+fn format_query(op: Op) -> Op {
+    op.query(
+        "format",
+        "`raw`: just the value, as text",
+        json!({"enum": ["raw"]}),
+    )
+}
+
+fn read_variable(profile: Profile, summary: &str) -> Op {
+    let op = device_op(profile, summary)
+        .json(200, "The value", variable_result(profile))
+        .media(
+            200,
+            "With format=raw, the value as text",
+            "text/plain",
+            raw(),
+        )
+        .json(404, "Variable not found", r("ApiError"));
+    device_failures(format_query(op), profile)
+}
+
+fn call_function(profile: Profile, summary: &str) -> Op {
+    let op = device_op(profile, summary)
+        .form_or_json(json!({"type": "object", "properties": {
+            "arg": string(), "args": string(), "params": string(), "format": {"enum": ["raw"]},
+        }}))
+        .json(200, "The function's return value", function_result(profile))
+        .media(
+            200,
+            "With format=raw, the return value as text",
+            "text/plain",
+            raw(),
+        )
+        .json(400, "Argument too long", r("ApiError"))
+        .json(404, "Function not found", r("ApiError"));
+    device_failures(format_query(op), profile)
+}
+
+fn update(profile: Profile) -> Op {
+    let renamed = match profile {
+        Profile::Spark2014 => exact(
+            &["ok", "name"],
+            json!({"ok": {"const": true}, "name": string()}),
+        ),
+        Profile::Particle => exact(
+            &["id", "name", "updated_at"],
+            json!({"id": string(), "name": string(), "updated_at": time()}),
+        ),
+    };
+    let fields = json!({"type": "object", "properties": {
+        "name": string(), "signal": {"enum": ["1", "0"]}, "notes": string(),
+    }});
+    let op = device_op(profile, "Rename, signal (rainbow), set notes, or flash")
+        .describe(
+            "One of `name`, `signal` (1 or 0) or `notes` (particle), as a form or JSON; or \
+             multipart `file` (with `file_type=binary`) to flash a firmware binary.",
+        )
+        .body(
+            &["application/x-www-form-urlencoded", "application/json"],
+            fields,
+        )
+        .json(
+            400,
+            "A JSON body that is not an object, or malformed",
+            r("ApiError"),
+        );
+    // `body` replaced the request body; add multipart to the same `requestBody`.
+    let op = op.multipart(json!({"type": "object", "properties": {
+        "file": {"type": "string", "contentMediaType": "application/octet-stream"},
+        "file_type": {"enum": ["binary"]},
+    }}));
+    let op = op
+        .json(200, "Renamed", renamed)
+        .json(
+            200,
+            "Signaling",
+            exact(
+                &["id", "connected", "signaling"],
+                json!({
+                    "id": string(), "connected": {"const": true}, "signaling": {"type": "boolean"},
+                }),
+            ),
+        )
+        .json(
+            200,
+            "Flashing",
+            exact(
+                &["id", "status"],
+                json!({
+                    "id": string(), "status": {"const": "Update started"},
+                }),
+            ),
+        )
+        .json(
+            400,
+            "Invalid device name, or signal not 1 or 0",
+            r("ApiError"),
+        )
+        .json(
+            400,
+            "Nothing to do?",
+            exact(&["error"], json!({"error": {"const": "Nothing to do?"}})),
+        )
+        .json(
+            403,
+            "Another of the owner's devices has that name (the 2015 answer)",
+            exact(
+                &["ok", "code", "errors"],
+                json!({
+                    "ok": {"const": false}, "code": {"const": 403},
+                    "errors": {"type": "array", "items": {"type": "object"}},
+                }),
+            ),
+        );
+    // `notes` is a P field, but spark-2014 keeps it too rather than refusing it.
+    let op = op.json(
+        200,
+        "Notes set",
+        exact(
+            &["id", "notes", "updated_at"],
+            json!({
+                "id": string(), "notes": nullable_string(), "updated_at": time(),
+            }),
+        ),
+    );
+    device_failures(op, profile)
+}
+
+pub fn paths(profile: Profile, paths: &mut Paths) {
+    paths.add(
+        "get",
+        "/v1/devices",
+        Op::new("devices", "The caller's devices, from the cache")
+            .auth(profile, Auth::Bearer)
+            .json(
+                200,
+                "The devices",
+                json!({"type": "array", "items": r("DeviceSummary")}),
+            ),
+    );
+    let (not_found, taken) = match profile {
+        Profile::Spark2014 => (r("ApiErrors"), r("ApiErrors")),
+        Profile::Particle => (r("ApiError"), r("ApiError")),
+    };
+    paths.add(
+        "post",
+        "/v1/devices",
+        Op::new("devices", "Claim a device")
+            .auth(profile, Auth::Bearer)
+            .form_or_json(json!({"type": "object", "properties": {"id": string()}}))
+            .json(
+                200,
+                "Claimed",
+                exact(
+                    &["ok", "id"],
+                    json!({"ok": {"const": true}, "id": string()}),
+                ),
+            )
+            .json(404, "device not found", not_found)
+            .json(400, "The device belongs to someone else.", taken),
+    );
+    paths.add(
+        "get",
+        "/v1/devices/{id}",
+        device_op(profile, "One device").json(200, "The device", r("DeviceDetail")),
+    );
+    paths.add("put", "/v1/devices/{id}", update(profile));
+    paths.add(
+        "delete",
+        "/v1/devices/{id}",
+        device_op(profile, "Release (unclaim) a device").json(200, "Released", r("Ok")),
+    );
+    paths.add(
+        "put",
+        "/v1/devices/{id}/ping",
+        device_op(profile, "Whether the device answers").json(
+            200,
+            "The answer",
+            exact(
+                &["online", "ok"],
+                json!({"online": {"type": "boolean"}, "ok": {"const": true}}),
+            ),
+        ),
+    );
+    paths.add(
+        "get",
+        "/v1/devices/{id}/ping",
+        read_variable(profile, "Read a variable named ping"),
+    );
+    paths.add(
+        "post",
+        "/v1/devices/{id}/ping",
+        call_function(profile, "Call a function named ping"),
+    );
+    let name = json!({"type": "string", "minLength": 1});
+    paths.add(
+        "get",
+        "/v1/devices/{id}/{name}",
+        read_variable(profile, "Read a variable").path_schema("name", "The variable", name.clone()),
+    );
+    paths.add(
+        "post",
+        "/v1/devices/{id}/{name}",
+        call_function(profile, "Call a function").path_schema("name", "The function", name),
+    );
+    paths.add(
+        "post",
+        "/v1/provisioning/{id}",
+        Op::new("devices", "Store a device's public key")
+            .auth(profile, Auth::Bearer)
+            .path("id", "The device id (24 hex)")
+            .form_or_json(json!({"type": "object", "properties": {
+                "deviceID": string(), "publicKey": string(),
+            }}))
+            .json(200, "Stored", json!({"const": "Success!"}))
+            .json(
+                400,
+                "No deviceID, a bad one, or a bad key",
+                exact(&["error"], json!({"error": string()})),
+            )
+            .json(403, "The device belongs to another user", r("ApiError")),
+    );
+}
