@@ -1,23 +1,30 @@
 //! Fuzzes the OpenAPI document of `GET /__mock/openapi.json` with schemathesis (PyPI,
-//! pinned in `common::fuzz`), per profile, against the real binary on loopback port 0 with
-//! a seeded user and token: every response must be documented (status, content type,
-//! headers, body schema) and none may be a server error. Prints the case count.
-//! `SPARK_MOCK_SKIP_FUZZ=1` skips it (no python3 or PyPI).
+//! pinned in `common::fuzz`), per profile, against a server on loopback port 0 seeded with
+//! a user and a never-expiring token, owning a simulated core that is online (functions,
+//! variables of each type) and one that is offline: every response must be documented
+//! (status, content type, headers, body schema) and none may be a server error. Prints
+//! the case count. `SPARK_MOCK_SKIP_FUZZ=1` skips it (no python3 or PyPI).
 
 mod common;
 
 use std::process::Command;
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::Arc;
 use std::time::Duration;
 
-use common::bin;
 use common::clients::Running;
 use common::fuzz::{self, SKIP_VAR};
-use common::helpers::temp_dir;
+use common::helpers::{config, temp_dir, TestApp};
 use common::install::{skip_requested, tell};
 use serde_json::Value;
-use spark_mock_server::Profile;
+use spark_mock_server::{Config, Profile};
+use spark_mock_sim::{Behaviour, DeviceHandle, SimDevice};
 
 const TOKEN: &str = "f0221234567890abcdef1234567890abcdef0001";
+const USER: &str = "fuzz@example.com";
+/// The demo's `coffee` core, whose id and names the document gives as examples.
+const ONLINE: &str = "5ee0de7000000000000c0ffe";
+const OFFLINE: &str = "f022000000000000000000b2";
 /// Cases per operation and phase; about 10 s per profile on an idle 2-core machine.
 const MAX_EXAMPLES: &str = "25";
 /// A run that takes longer is killed and fails the test.
@@ -61,7 +68,7 @@ const PARTICLE_LEFT_OUT: &[&str] = &["POST /v1/devices/events"];
 fn seed(dir: &std::path::Path) -> String {
     let path = dir.join("seed.toml");
     let text = format!(
-        "[[users]]\nusername = \"fuzz@example.com\"\npassword = \"fuzz-password\"\n\n\
+        "[[users]]\nusername = \"{USER}\"\npassword = \"fuzz-password\"\n\n\
          [[users.tokens]]\ntoken = \"{TOKEN}\"\nexpires_in = 0\n"
     );
     std::fs::write(&path, text).expect("seed file");
@@ -77,21 +84,56 @@ fn case_count(output: &str) -> Option<u64> {
         .and_then(|n| n.parse().ok())
 }
 
+/// The cloud for one profile, with its two cores; `reached` counts the calls and reads
+/// that got to the online one.
+async fn cloud(profile: Profile, seed: String, reached: Arc<AtomicU32>) -> (TestApp, DeviceHandle) {
+    let app = common::devices::spawn_cloud(Config {
+        seed_file: Some(seed.into()),
+        device_timeout: Duration::from_secs(2),
+        ..config(profile)
+    })
+    .await;
+    let count = move |r: &Arc<AtomicU32>| {
+        r.fetch_add(1, Ordering::Relaxed);
+    };
+    let (r1, r2, r3) = (reached.clone(), reached.clone(), reached);
+    let core = SimDevice::builder(ONLINE)
+        .name("coffee")
+        .function("brew", move |arg| {
+            count(&r1);
+            if arg.is_empty() {
+                -1
+            } else {
+                1
+            }
+        })
+        .function_behaviour("len", Behaviour::ArgLength)
+        .variable_double("temperature", move || {
+            count(&r2);
+            21.5
+        })
+        .variable_int("cups", || 3)
+        .variable_bool("door", || true)
+        .variable_string("status", move || {
+            count(&r3);
+            "ok".to_string()
+        });
+    let handle = app.add_device(core, Some(USER)).await;
+    let pem = common::devices::device_key().public_pem().expect("pem");
+    app.state.devices().provision(OFFLINE, &pem);
+    app.state.devices().upsert(OFFLINE, |d| {
+        d.owner = Some(USER.to_string());
+        d.name = Some("sleepy".to_string());
+    });
+    (app, handle)
+}
+
 fn fuzz(schemathesis: &std::path::Path, profile: Profile, name: &str) -> u64 {
     let dir = temp_dir(&format!("fuzz-{name}"));
     let seed = seed(&dir);
-    let args = [
-        "serve",
-        "--port",
-        "0",
-        "--profile",
-        name,
-        "--seed",
-        &seed,
-        "--password-iterations",
-        "1",
-    ];
-    let server = bin::start(&args, &[]);
+    let rt = tokio::runtime::Runtime::new().expect("runtime");
+    let reached = Arc::new(AtomicU32::new(0));
+    let (server, core) = rt.block_on(cloud(profile, seed, reached.clone()));
     let doc = spark_mock_server::openapi::document(profile);
     let mut left_out: Vec<String> = LEFT_OUT.iter().map(|(op, _)| op.to_string()).collect();
     if profile == Profile::Particle {
@@ -140,6 +182,10 @@ fn fuzz(schemathesis: &std::path::Path, profile: Profile, name: &str) -> u64 {
     );
     let cases = case_count(&output).unwrap_or_else(|| panic!("no case count in:\n{output}"));
     assert!(cases > 1000, "{name}: only {cases} cases:\n{output}");
+    assert!(
+        reached.load(Ordering::Relaxed) > 0,
+        "{name}: no case reached the simulated core:\n{output}"
+    );
     let total: usize = doc["paths"]
         .as_object()
         .map(|p| {
@@ -150,12 +196,15 @@ fn fuzz(schemathesis: &std::path::Path, profile: Profile, name: &str) -> u64 {
         })
         .unwrap_or(0);
     tell(&format!(
-        "openapi fuzz ({name}): {cases} cases, 0 failures, {} of {total} operations \
-         (schemathesis {})",
+        "openapi fuzz ({name}): {cases} cases, 0 failures, {} of {total} operations, {} \
+         reached the simulated core (schemathesis {})",
         total - left_out.len(),
+        reached.load(Ordering::Relaxed),
         fuzz::VERSION
     ));
+    drop(core);
     drop(server);
+    drop(rt);
     let _ = std::fs::remove_dir_all(&dir);
     cases
 }

@@ -14,10 +14,16 @@ fn device_id() -> Value {
     json!({"type": "string", "minLength": 1})
 }
 
+/// The demo's `coffee` core, and one of its functions and variables.
+pub const DEMO_CORE: &str = "5ee0de7000000000000c0ffe";
+pub const DEMO_FUNCTION: &str = "brew";
+pub const DEMO_VARIABLE: &str = "temperature";
+
 fn device_op(profile: Profile, summary: &str) -> Op {
     Op::new("devices", summary)
         .auth(profile, Auth::Bearer)
         .path_schema("id", "The device's id (24 hex) or name", device_id())
+        .example("id", DEMO_CORE)
         .json(
             403,
             "Unknown device, or another user's",
@@ -245,7 +251,16 @@ pub fn paths(profile: Profile, paths: &mut Paths) {
     paths.add(
         "get",
         "/v1/devices/{id}",
-        device_op(profile, "One device").json(200, "The device", r("DeviceDetail")),
+        device_op(profile, "One device")
+            .json(200, "The device", r("DeviceDetail"))
+            .link(
+                200,
+                "call",
+                "POST /v1/devices/{id}/{name}",
+                json!({
+                    "id": "$request.path.id", "name": "$response.body#/functions/0",
+                }),
+            ),
     );
     paths.add("put", "/v1/devices/{id}", update(profile));
     paths.add(
@@ -279,12 +294,16 @@ pub fn paths(profile: Profile, paths: &mut Paths) {
     paths.add(
         "get",
         "/v1/devices/{id}/{name}",
-        read_variable(profile, "Read a variable").path_schema("name", "The variable", name.clone()),
+        read_variable(profile, "Read a variable")
+            .path_schema("name", "The variable", name.clone())
+            .example("name", DEMO_VARIABLE),
     );
     paths.add(
         "post",
         "/v1/devices/{id}/{name}",
-        call_function(profile, "Call a function").path_schema("name", "The function", name),
+        call_function(profile, "Call a function")
+            .path_schema("name", "The function", name)
+            .example("name", DEMO_FUNCTION),
     );
     paths.add(
         "post",

@@ -28,6 +28,7 @@ struct Resp {
     description: Vec<String>,
     content: BTreeMap<String, Vec<Value>>,
     headers: Map<String, Value>,
+    links: Map<String, Value>,
 }
 
 pub struct Op {
@@ -127,6 +128,15 @@ impl Op {
         self
     }
 
+    /// An example value for the parameter `name` (the demo's, so it works against
+    /// `spark-mock demo`).
+    pub fn example(mut self, name: &str, value: &str) -> Op {
+        for p in self.params.iter_mut().filter(|p| p["name"] == name) {
+            p["example"] = json!(value);
+        }
+        self
+    }
+
     pub fn query(mut self, name: &str, description: &str, schema: Value) -> Op {
         self.params.push(json!({
             "name": name, "in": "query", "required": false,
@@ -194,6 +204,17 @@ impl Op {
         self
     }
 
+    /// An OpenAPI link: where a value of the `status` response leads (e.g. a listed
+    /// device's id to its detail), so clients and fuzzers can follow real ids.
+    pub fn link(mut self, status: u16, name: &str, operation_id: &str, parameters: Value) -> Op {
+        let resp = self.responses.entry(status).or_default();
+        resp.links.insert(
+            name.into(),
+            json!({"operationId": operation_id, "parameters": parameters}),
+        );
+        self
+    }
+
     /// A response with no body (204, a redirect).
     pub fn empty(mut self, status: u16, description: &str) -> Op {
         let resp = self.responses.entry(status).or_default();
@@ -217,6 +238,9 @@ impl Op {
                     headers.extend(cors);
                 }
                 out.insert("headers".into(), Value::Object(headers));
+                if !resp.links.is_empty() {
+                    out.insert("links".into(), Value::Object(resp.links));
+                }
                 if !resp.content.is_empty() {
                     let content: Map<String, Value> = resp
                         .content
