@@ -4,100 +4,25 @@
 use serde_json::{json, Value};
 
 use super::op::{Auth, Op};
-use super::schemas::{exact, r, string, time, with};
+use super::schemas::{exact, r, time, with};
 use super::Paths;
 use crate::config::Profile;
 
-fn op(profile: Profile, summary: &str) -> Op {
+pub(super) fn op(profile: Profile, summary: &str) -> Op {
     Op::new("admin", summary).auth(profile, Auth::Admin)
 }
 
-fn object() -> Value {
+pub(super) fn object() -> Value {
     json!({"type": "object"})
 }
 
-fn array() -> Value {
+pub(super) fn array() -> Value {
     json!({"type": "array"})
 }
 
-fn user_path(op: Op) -> Op {
+pub(super) fn user_path(op: Op) -> Op {
     op.path("username", "The user's email")
         .json(404, "Unknown user", r("ApiError"))
-}
-
-fn tokens(profile: Profile, paths: &mut Paths) {
-    let history = with(
-        &["token", "user", "client", "status", "issued", "story"],
-        json!({"token": string(), "user": string(), "client": string(), "story": array()}),
-    );
-    paths.add(
-        "get",
-        "/__mock/tokens",
-        op(profile, "Every token's history, oldest first")
-            .query("user", "Only this user's tokens", string())
-            .json(
-                200,
-                "The histories",
-                exact(
-                    &["now", "tokens"],
-                    json!({
-                        "now": time(), "tokens": {"type": "array", "items": history.clone()},
-                    }),
-                ),
-            ),
-    );
-    paths.add(
-        "get",
-        "/__mock/tokens/{token}",
-        op(profile, "One token's history")
-            .path("token", "The token")
-            .json(200, "Its history", history)
-            .json(404, "Unknown token", r("ApiError")),
-    );
-    paths.add(
-        "post",
-        "/__mock/users/{username}/reset-token",
-        user_path(op(profile, "Reset Token, as the Build page's button")).json(
-            200,
-            "The new token",
-            exact(
-                &["access_token", "expires_at", "invalidated"],
-                json!({
-                    "access_token": string(), "expires_at": {"type": ["string", "null"]},
-                    "invalidated": array(),
-                }),
-            ),
-        ),
-    );
-    let mfa = exact(
-        &["ok", "mfa", "invalidated"],
-        json!({
-            "ok": {"const": true},
-            "mfa": exact(&["enabled"], json!({"enabled": {"type": "boolean"}})),
-            "invalidated": array(),
-        }),
-    );
-    paths.add(
-        "put",
-        "/__mock/users/{username}/mfa",
-        user_path(op(
-            profile,
-            "Turn multi-factor login on (or off with otp null)",
-        ))
-        .reads_body()
-        .form_or_json(json!({"type": "object", "properties": {
-            "otp": {"type": ["string", "null"]},
-            "recovery_codes": {"type": "array", "items": string()},
-            "invalidate_tokens": {"type": "boolean"},
-        }}))
-        .json(200, "Done", mfa.clone())
-        .json(400, "A bad otp or recovery_codes", r("ApiError")),
-    );
-    paths.add(
-        "delete",
-        "/__mock/users/{username}/mfa",
-        user_path(op(profile, "Turn multi-factor login off")).json(200, "Done", mfa),
-    );
 }
 
 fn control(profile: Profile, paths: &mut Paths) {
@@ -214,173 +139,6 @@ fn control(profile: Profile, paths: &mut Paths) {
     }
 }
 
-fn journal_and_faults(profile: Profile, paths: &mut Paths) {
-    paths.add(
-        "get",
-        "/__mock/requests",
-        op(profile, "The last 1000 API requests").json(
-            200,
-            "The journal",
-            exact(&["requests"], json!({"requests": array()})),
-        ),
-    );
-    paths.add(
-        "delete",
-        "/__mock/requests",
-        op(profile, "Clear the journal").json(200, "Cleared", r("Ok")),
-    );
-    paths.add(
-        "get",
-        "/__mock/faults",
-        op(profile, "Active faults").json(
-            200,
-            "The faults",
-            exact(&["faults"], json!({"faults": array()})),
-        ),
-    );
-    paths.add(
-        "post",
-        "/__mock/faults",
-        op(profile, "Add a device or route fault")
-            .reads_body()
-            .form_or_json(object())
-            .json(
-                200,
-                "Added",
-                exact(
-                    &["ok", "fault"],
-                    json!({"ok": {"const": true}, "fault": object()}),
-                ),
-            )
-            .json(400, "A bad fault", r("ApiError"))
-            .json(404, "Unknown device", r("ApiError")),
-    );
-    paths.add(
-        "delete",
-        "/__mock/faults",
-        op(profile, "Clear every fault").json(200, "Cleared", r("Ok")),
-    );
-    paths.add(
-        "delete",
-        "/__mock/faults/{id}",
-        op(profile, "Remove one fault")
-            .path("id", "The fault's id")
-            .json(200, "Removed", r("Ok"))
-            .json(404, "Unknown fault", r("ApiError")),
-    );
-}
-
-fn devices(profile: Profile, paths: &mut Paths) {
-    paths.add(
-        "get",
-        "/__mock/device-server",
-        op(
-            profile,
-            "Where devices connect, and the server's public key",
-        )
-        .json(
-            200,
-            "The device port",
-            exact(
-                &["host", "port", "public_key_pem", "auto_provision"],
-                json!({
-                    "host": string(), "port": {"type": "integer"}, "public_key_pem": string(),
-                    "auto_provision": {"type": "boolean"},
-                }),
-            ),
-        )
-        .json(503, "The device port is not listening", r("ApiError")),
-    );
-    paths.add(
-        "get",
-        "/__mock/devices",
-        op(profile, "Every device record").json(
-            200,
-            "The devices",
-            json!({"type": "array", "items": object()}),
-        ),
-    );
-    paths.add(
-        "post",
-        "/__mock/devices",
-        op(profile, "Register, claim and name a device")
-            .reads_body()
-            .form_or_json(json!({"type": "object", "properties": {
-                "id": string(), "public_key_pem": string(), "owner": string(), "name": string(),
-            }}))
-            .json(200, "The device record", object())
-            .json(400, "A bad id, key or owner", r("ApiError"))
-            .json(
-                409,
-                "The owner has another device of that name",
-                r("ApiError"),
-            ),
-    );
-    let call_errors = |op: Op| {
-        op.json(404, "Unknown device, function or variable", r("ApiError"))
-            .json(400, "Argument too long", r("ApiError"))
-            .json(502, "The device refused", r("ApiError"))
-            .json(503, "The device is offline", r("ApiError"))
-            .json(504, "No answer within --device-timeout", r("ApiError"))
-    };
-    paths.add(
-        "post",
-        "/__mock/devices/{id}/call/{function}",
-        call_errors(op(
-            profile,
-            "Call a function as the owner would (the console)",
-        ))
-        .reads_body()
-        .path("id", "The device id or name")
-        .path("function", "The function")
-        .form_or_json(json!({"type": "object", "properties": {"arg": string()}}))
-        .json(
-            200,
-            "Its return value",
-            exact(
-                &["ok", "id", "function", "return_value"],
-                json!({
-                    "ok": {"const": true}, "id": string(), "function": string(),
-                    "return_value": {"type": "integer"},
-                }),
-            ),
-        ),
-    );
-    paths.add(
-        "get",
-        "/__mock/devices/{id}/variables/{name}",
-        call_errors(op(profile, "Read a variable (the console)"))
-            .path("id", "The device id or name")
-            .path("name", "The variable")
-            .json(
-                200,
-                "Its value",
-                exact(
-                    &["ok", "id", "name", "type", "result"],
-                    json!({
-                        "ok": {"const": true}, "id": string(), "name": string(), "type": string(),
-                        "result": {"type": ["boolean", "number", "string"]},
-                    }),
-                ),
-            ),
-    );
-    paths.add(
-        "get",
-        "/__mock/events",
-        op(
-            profile,
-            "Every event and change, live (the console's stream)",
-        )
-        .stream()
-        .media(
-            200,
-            "Server-sent events, one JSON object per data line",
-            "text/event-stream",
-            string(),
-        ),
-    );
-}
-
 pub fn paths(profile: Profile, paths: &mut Paths) {
     paths.add(
         "get",
@@ -402,8 +160,7 @@ pub fn paths(profile: Profile, paths: &mut Paths) {
         .json(200, "The OpenAPI 3.1 document", object())
         .json(400, "Unknown profile", r("ApiError")),
     );
-    tokens(profile, paths);
+    super::admin_tokens::paths(profile, paths);
     control(profile, paths);
-    journal_and_faults(profile, paths);
-    devices(profile, paths);
+    super::admin_devices::paths(profile, paths);
 }

@@ -7,17 +7,21 @@
 //! `tests/openapi_fuzz.rs` runs schemathesis against it.
 //!
 //! Layout: [`op`] (the operation builder), [`schemas`] (shared shapes, errors per
-//! profile), then one file of paths per resource: [`oauth`], [`accounts`] (users, access
-//! tokens, clients), [`devices`], [`events`], [`webhooks`], [`admin`] (`/__mock`), [`web`]
-//! (the console and the Build pages).
+//! profile), then one file of paths per resource: [`oauth`], [`users`] (and clients),
+//! [`access_tokens`], [`devices`] and [`calls`], [`events`], [`webhooks`], [`admin`] with
+//! [`admin_tokens`] and [`admin_devices`] (`/__mock`), [`web`] (the console and Build).
 
-mod accounts;
+mod access_tokens;
 mod admin;
+mod admin_devices;
+mod admin_tokens;
+mod calls;
 mod devices;
 mod events;
 mod oauth;
 mod op;
 mod schemas;
+mod users;
 mod web;
 mod webhooks;
 
@@ -65,7 +69,8 @@ pub fn profile_name(profile: Profile) -> &'static str {
 pub fn document(profile: Profile) -> Value {
     let mut paths = Paths::default();
     oauth::paths(profile, &mut paths);
-    accounts::paths(profile, &mut paths);
+    users::paths(profile, &mut paths);
+    access_tokens::paths(profile, &mut paths);
     devices::paths(profile, &mut paths);
     events::paths(profile, &mut paths);
     webhooks::paths(profile, &mut paths);
