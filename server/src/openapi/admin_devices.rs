@@ -171,7 +171,12 @@ fn devices(profile: Profile, paths: &mut Paths) {
             200,
             "Server-sent events, one JSON object per data line",
             "text/event-stream",
-            string(),
+            super::events::sse(
+                false,
+                json!({"type": "object", "required": ["kind"], "properties": {
+                    "kind": {"enum": ["event", "changed"]},
+                }}),
+            ),
         ),
     );
 }

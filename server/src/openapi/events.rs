@@ -1,10 +1,10 @@
 //! Event streams (SSE) and `POST /v1/devices/events`. Streams never end by themselves, so
 //! each is marked `x-spark-mock-stream` (the fuzz test leaves them out).
 
-use serde_json::json;
+use serde_json::{json, Value};
 
 use super::op::{Auth, Op};
-use super::schemas::{r, string};
+use super::schemas::{exact, r, string, time};
 use super::Paths;
 use crate::config::Profile;
 
@@ -27,15 +27,39 @@ fn stream(profile: Profile, summary: &str) -> Op {
         .stream()
         .media(
             200,
-            "The stream (never ends by itself)",
+            "The stream (never ends by itself); the schema is each event's data",
             "text/event-stream",
-            string(),
+            sse(true, event_data(profile)),
         )
         .json(
             429,
             "Too many streams (only with `--rate-limits`)",
             r("ApiError"),
         )
+}
+
+/// One server-sent event: its name, and its `data:` line, JSON (an annotation in JSON
+/// Schema 2020-12, as OpenAPI 3.2's `itemSchema` describes SSE).
+pub(super) fn sse(name: bool, data: Value) -> Value {
+    let mut props = json!({"data": {
+        "type": "string", "contentMediaType": "application/json", "contentSchema": data,
+    }});
+    if name {
+        props["event"] = string();
+    }
+    json!({"type": "object", "required": ["data"], "properties": props})
+}
+
+/// The JSON of one event's `data:` line.
+fn event_data(profile: Profile) -> Value {
+    let ttl = match profile {
+        Profile::Spark2014 => json!({"type": "string"}),
+        Profile::Particle => json!({"type": "integer", "minimum": 0}),
+    };
+    exact(
+        &["data", "ttl", "published_at", "coreid"],
+        json!({"data": {"type": ["string", "null"]}, "ttl": ttl, "published_at": time(), "coreid": string()}),
+    )
 }
 
 fn prefix(op: Op) -> Op {
