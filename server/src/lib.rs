@@ -14,6 +14,8 @@
 //!   applied in [`devices::call`]).
 //! - [`journal`]: the last N API requests, for `/__mock/requests`.
 //! - [`listener`]: the HTTP accept loop: header and idle timeouts, the connection cap.
+//! - [`openapi`]: the OpenAPI 3.1 description of every route, per profile, served at
+//!   `/__mock/openapi.json`.
 //! - [`persist`]: the snapshot and the append-only journal behind `--state-dir`.
 //! - [`ratelimit`]: the particle cloud's documented rate limits (off by default).
 //! - [`seed`]: the TOML seed file.
@@ -40,6 +42,7 @@ pub mod events;
 pub mod faults;
 pub mod journal;
 pub mod listener;
+pub mod openapi;
 pub mod persist;
 pub mod ratelimit;
 pub mod seed;

@@ -29,6 +29,8 @@ mod mfa;
 mod oauth_errors;
 mod oauth_grants;
 mod oauth_refresh;
+mod openapi_fuzz;
+mod openapi_routes;
 mod ownership;
 mod persistence;
 mod policies;

@@ -32,6 +32,7 @@ pub fn routes() -> Router<AppState> {
         .route("/users/{username}/reset-token", post(reset_token))
         .route("/users/{username}/mfa", put(set_mfa).delete(clear_mfa))
         .route("/requests", get(journal::list).delete(journal::clear))
+        .route("/openapi.json", get(crate::openapi::serve))
         .route(
             "/faults",
             get(faults::list).post(faults::add).delete(faults::clear),
