@@ -25,12 +25,21 @@ pub(super) fn user_path(op: Op) -> Op {
         .json(404, "Unknown user", r("ApiError"))
 }
 
-fn control(profile: Profile, paths: &mut Paths) {
-    let clock = exact(
+/// The mock's clock as `/__mock/clock` and `/__mock/state` show it.
+fn clock_schema() -> Value {
+    exact(
         &["now", "offset_secs"],
         json!({"now": time(), "offset_secs": {"type": "integer"}}),
-    );
-    let policy = json!({"enum": ["single", "per-client", "multi"]});
+    )
+}
+
+/// The token policies `--policy` accepts.
+fn policy_schema() -> Value {
+    json!({"enum": ["single", "per-client", "multi"]})
+}
+
+/// `/__mock/health` and `/__mock/state`: is it up, and what it holds.
+fn health_and_state(profile: Profile, paths: &mut Paths) {
     paths.add(
         "get",
         "/__mock/health",
@@ -51,13 +60,17 @@ fn control(profile: Profile, paths: &mut Paths) {
                     "profile", "policy", "clock", "users", "tokens", "devices", "faults",
                 ],
                 json!({
-                    "profile": {"const": super::profile_name(profile)}, "policy": policy,
-                    "clock": clock, "users": array(), "tokens": array(), "devices": array(),
+                    "profile": {"const": super::profile_name(profile)}, "policy": policy_schema(),
+                    "clock": clock_schema(), "users": array(), "tokens": array(), "devices": array(),
                     "faults": array(),
                 }),
             ),
         ),
     );
+}
+
+/// `/__mock/reset` and `/__mock/reload`: back to, or again from, the seed file.
+fn reset_and_reload(profile: Profile, paths: &mut Paths) {
     paths.add(
         "post",
         "/__mock/reset",
@@ -93,10 +106,14 @@ fn control(profile: Profile, paths: &mut Paths) {
             )
             .json(400, "The seed file could not be read", r("ApiError")),
     );
+}
+
+/// `/__mock/clock`: read and move the mock's clock.
+fn clock_paths(profile: Profile, paths: &mut Paths) {
     paths.add(
         "get",
         "/__mock/clock",
-        op(profile, "Read the clock").json(200, "The clock", clock.clone()),
+        op(profile, "Read the clock").json(200, "The clock", clock_schema()),
     );
     paths.add(
         "post",
@@ -107,9 +124,14 @@ fn control(profile: Profile, paths: &mut Paths) {
                 "advance_secs": {"type": "integer"}, "set": {"type": "string", "format": "date-time"},
                 "reset": {"type": "boolean"},
             }}))
-            .json(200, "The clock", clock)
+            .json(200, "The clock", clock_schema())
             .json(400, "A bad move, or one beyond years 0000 to 9999", r("ApiError")),
     );
+}
+
+/// `/__mock/policy`: read and change the token policy.
+fn policy_paths(profile: Profile, paths: &mut Paths) {
+    let policy = policy_schema();
     paths.add(
         "get",
         "/__mock/policy",
@@ -137,6 +159,14 @@ fn control(profile: Profile, paths: &mut Paths) {
                 .json(400, "Not a policy", r("ApiError")),
         );
     }
+}
+
+/// The mock's control routes, in the order the document lists them.
+fn control(profile: Profile, paths: &mut Paths) {
+    health_and_state(profile, paths);
+    reset_and_reload(profile, paths);
+    clock_paths(profile, paths);
+    policy_paths(profile, paths);
 }
 
 pub fn paths(profile: Profile, paths: &mut Paths) {

@@ -65,7 +65,8 @@ fn journal_and_faults(profile: Profile, paths: &mut Paths) {
     );
 }
 
-fn devices(profile: Profile, paths: &mut Paths) {
+/// `/__mock/device-server`: what a simulated or real device needs to connect.
+fn device_server(profile: Profile, paths: &mut Paths) {
     paths.add(
         "get",
         "/__mock/device-server",
@@ -86,6 +87,10 @@ fn devices(profile: Profile, paths: &mut Paths) {
         )
         .json(503, "The device port is not listening", r("ApiError")),
     );
+}
+
+/// `/__mock/devices`: the registry, as records.
+fn device_records(profile: Profile, paths: &mut Paths) {
     paths.add(
         "get",
         "/__mock/devices",
@@ -111,13 +116,19 @@ fn devices(profile: Profile, paths: &mut Paths) {
                 r("ApiError"),
             ),
     );
-    let call_errors = |op: Op| {
-        op.json(404, "Unknown device, function or variable", r("ApiError"))
-            .json(400, "Argument too long", r("ApiError"))
-            .json(502, "The device refused", r("ApiError"))
-            .json(503, "The device is offline", r("ApiError"))
-            .json(504, "No answer within --device-timeout", r("ApiError"))
-    };
+}
+
+/// What a console call or read can fail with, shared by both routes.
+fn call_errors(op: Op) -> Op {
+    op.json(404, "Unknown device, function or variable", r("ApiError"))
+        .json(400, "Argument too long", r("ApiError"))
+        .json(502, "The device refused", r("ApiError"))
+        .json(503, "The device is offline", r("ApiError"))
+        .json(504, "No answer within --device-timeout", r("ApiError"))
+}
+
+/// The console's function calls and variable reads, made as the owner.
+fn console(profile: Profile, paths: &mut Paths) {
     paths.add(
         "post",
         "/__mock/devices/{id}/call/{function}",
@@ -159,6 +170,10 @@ fn devices(profile: Profile, paths: &mut Paths) {
                 ),
             ),
     );
+}
+
+/// `/__mock/events`: the console's live stream.
+fn event_stream(profile: Profile, paths: &mut Paths) {
     paths.add(
         "get",
         "/__mock/events",
@@ -183,5 +198,8 @@ fn devices(profile: Profile, paths: &mut Paths) {
 
 pub fn paths(profile: Profile, paths: &mut Paths) {
     journal_and_faults(profile, paths);
-    devices(profile, paths);
+    device_server(profile, paths);
+    device_records(profile, paths);
+    console(profile, paths);
+    event_stream(profile, paths);
 }

@@ -32,8 +32,9 @@ pub(super) fn device_op(profile: Profile, summary: &str) -> Op {
         )
 }
 
-fn update(profile: Profile) -> Op {
-    let renamed = match profile {
+/// What a rename answers: each cloud shaped it differently.
+fn renamed(profile: Profile) -> Value {
+    match profile {
         Profile::Spark2014 => exact(
             &["ok", "name"],
             json!({"ok": {"const": true}, "name": string()}),
@@ -42,7 +43,11 @@ fn update(profile: Profile) -> Op {
             &["id", "name", "updated_at"],
             json!({"id": string(), "name": string(), "updated_at": time()}),
         ),
-    };
+    }
+}
+
+/// The update's request: a form or JSON for the fields, multipart for a firmware file.
+fn update_request(profile: Profile) -> Op {
     let fields = json!({"type": "object", "properties": {
         "name": string(), "signal": {"enum": ["1", "0"]}, "notes": string(),
     }});
@@ -61,12 +66,16 @@ fn update(profile: Profile) -> Op {
             r("ApiError"),
         );
     // `body` replaced the request body; add multipart to the same `requestBody`.
-    let op = op.multipart(json!({"type": "object", "properties": {
+    op.multipart(json!({"type": "object", "properties": {
         "file": {"type": "string", "contentMediaType": "application/octet-stream"},
         "file_type": {"enum": ["binary"]},
-    }}));
+    }}))
+}
+
+/// The update's answers: a 200 for each thing it may turn out to do, and its refusals.
+fn update_answers(op: Op, profile: Profile) -> Op {
     let op = op
-        .json(200, "Renamed", renamed)
+        .json(200, "Renamed", renamed(profile))
         .json(
             200,
             "Signaling",
@@ -109,7 +118,7 @@ fn update(profile: Profile) -> Op {
             ),
         );
     // `notes` is a P field, but spark-2014 keeps it too rather than refusing it.
-    let op = op.json(
+    op.json(
         200,
         "Notes set",
         exact(
@@ -118,11 +127,16 @@ fn update(profile: Profile) -> Op {
                 "id": string(), "notes": nullable_string(), "updated_at": time(),
             }),
         ),
-    );
-    device_failures(op, profile)
+    )
 }
 
-pub fn paths(profile: Profile, paths: &mut Paths) {
+/// `PUT /v1/devices/{id}`: rename, signal, notes or flash.
+fn update(profile: Profile) -> Op {
+    device_failures(update_answers(update_request(profile), profile), profile)
+}
+
+/// `/v1/devices`: the caller's list, and claiming one more.
+fn list_and_claim(profile: Profile, paths: &mut Paths) {
     paths.add(
         "get",
         "/v1/devices",
@@ -155,6 +169,10 @@ pub fn paths(profile: Profile, paths: &mut Paths) {
             .json(404, "device not found", not_found)
             .json(400, "The device belongs to someone else.", taken),
     );
+}
+
+/// `/v1/devices/{id}`: read, update and release one device.
+fn one_device(profile: Profile, paths: &mut Paths) {
     paths.add(
         "get",
         "/v1/devices/{id}",
@@ -175,6 +193,11 @@ pub fn paths(profile: Profile, paths: &mut Paths) {
         "/v1/devices/{id}",
         device_op(profile, "Release (unclaim) a device").json(200, "Released", r("Ok")),
     );
+}
+
+/// `/v1/devices/{id}/ping`: the real ping on PUT; GET and POST are a variable or function
+/// that happens to be named `ping`.
+fn ping(profile: Profile, paths: &mut Paths) {
     paths.add(
         "put",
         "/v1/devices/{id}/ping",
@@ -197,6 +220,10 @@ pub fn paths(profile: Profile, paths: &mut Paths) {
         "/v1/devices/{id}/ping",
         call_function(profile, "Call a function named ping"),
     );
+}
+
+/// `/v1/devices/{id}/{name}`: read a variable, call a function.
+fn variables_and_functions(profile: Profile, paths: &mut Paths) {
     let name = json!({"type": "string", "minLength": 1});
     paths.add(
         "get",
@@ -212,6 +239,10 @@ pub fn paths(profile: Profile, paths: &mut Paths) {
             .path_schema("name", "The function", name)
             .example("name", DEMO_FUNCTION),
     );
+}
+
+/// `/v1/provisioning/{id}`: a device's public key, stored ahead of its first handshake.
+fn provisioning(profile: Profile, paths: &mut Paths) {
     paths.add(
         "post",
         "/v1/provisioning/{id}",
@@ -229,4 +260,12 @@ pub fn paths(profile: Profile, paths: &mut Paths) {
             )
             .json(403, "The device belongs to another user", r("ApiError")),
     );
+}
+
+pub fn paths(profile: Profile, paths: &mut Paths) {
+    list_and_claim(profile, paths);
+    one_device(profile, paths);
+    ping(profile, paths);
+    variables_and_functions(profile, paths);
+    provisioning(profile, paths);
 }

@@ -2,11 +2,13 @@
 //! own task, answer once the device said UpdateReady (or why it did not), and leave behind
 //! the `spark/flash/status` events and a journal entry.
 
+use chrono::{DateTime, Utc};
 use sha2::{Digest, Sha256};
-use tokio::sync::oneshot;
+use tokio::sync::{mpsc, oneshot};
 use tokio::time::Instant;
 
 use super::{transfer, FlashError, Transferred, FLASH_TIMEOUT};
+use crate::devices::types::Command;
 use crate::devices::DeviceInfo;
 use crate::journal::{Entry, EntryKind, FlashNote};
 use crate::state::AppState;
@@ -55,12 +57,50 @@ pub async fn flash(
         bytes: file.len(),
     };
     let (tx, started) = oneshot::channel();
-    let (user, binary_id) = (user.to_string(), flashing.firmware_binary_id.clone());
-    tokio::spawn(async move {
-        let reserved = reserved;
-        let (state, id) = (&reserved.state, reserved.id.as_str());
+    let task = Task {
+        reserved,
+        link,
+        file,
+        user: user.to_string(),
+        firmware_binary_id: flashing.firmware_binary_id.clone(),
+    };
+    tokio::spawn(task.run(tx));
+    match started.await {
+        Ok(Ok(())) => Ok(flashing),
+        Ok(Err(e)) => Err(e),
+        Err(_) => Err(FlashError::Offline),
+    }
+}
+
+/// Tells [`flash`] whether the device got as far as UpdateReady.
+type Started = oneshot::Sender<Result<(), FlashError>>;
+
+/// The update's own task. `reserved` comes first so the device is freed (on drop) only
+/// after the outcome is reported and journaled, and before the link goes.
+struct Task {
+    reserved: Reserved,
+    link: mpsc::Sender<Command>,
+    file: Vec<u8>,
+    user: String,
+    firmware_binary_id: String,
+}
+
+impl Task {
+    /// Begin, send the chunks and finish: the transfer, then its status events, logs and
+    /// journal entry.
+    async fn run(self, tx: Started) {
         let begun = Instant::now();
-        let at = state.clock().now();
+        let at = self.reserved.state.clock().now();
+        let (result, tx) = self.send(tx).await;
+        let started = tx.is_none();
+        self.report(&result, tx);
+        self.record(at, begun, &result, started);
+    }
+
+    /// The transfer itself, bounded by [`FLASH_TIMEOUT`]. Hands back `tx` unused when the
+    /// device never got to UpdateReady, so [`Task::report`] can answer [`flash`] instead.
+    async fn send(&self, tx: Started) -> (Result<Transferred, FlashError>, Option<Started>) {
+        let (state, id, file) = (&self.reserved.state, self.reserved.id.as_str(), &self.file);
         let mut tx = Some(tx);
         let on_start = || {
             state.devices().flash_status(id, "started");
@@ -69,11 +109,17 @@ pub async fn flash(
                 let _ = tx.send(Ok(()));
             }
         };
-        let result = tokio::time::timeout(FLASH_TIMEOUT, transfer(&link, &file, on_start))
+        let result = tokio::time::timeout(FLASH_TIMEOUT, transfer(&self.link, file, on_start))
             .await
             .unwrap_or(Err(FlashError::TimedOut));
-        let started = tx.is_none();
-        match (&result, tx) {
+        (result, tx)
+    }
+
+    /// The `spark/flash/status` event and log line for the outcome; a refusal before the
+    /// start goes back to [`flash`] instead of becoming an event.
+    fn report(&self, result: &Result<Transferred, FlashError>, tx: Option<Started>) {
+        let (state, id) = (&self.reserved.state, self.reserved.id.as_str());
+        match (result, tx) {
             (Ok(t), _) => {
                 state.devices().flash_status(id, "success");
                 tracing::info!(
@@ -92,9 +138,21 @@ pub async fn flash(
                 tracing::warn!("{id}: OTA update failed: {e}");
             }
         }
+    }
+
+    /// The journal entry; a failed update is noted with the whole file as what was meant
+    /// to be sent.
+    fn record(
+        self,
+        at: DateTime<Utc>,
+        begun: Instant,
+        result: &Result<Transferred, FlashError>,
+        started: bool,
+    ) {
+        let (state, id) = (&self.reserved.state, self.reserved.id.as_str());
         let sent = result.as_ref().ok().cloned().unwrap_or(Transferred {
-            bytes: file.len(),
-            chunks: super::chunks(&file).len(),
+            bytes: self.file.len(),
+            chunks: super::chunks(&self.file).len(),
             resent: 0,
         });
         state.journal().push(Entry {
@@ -102,7 +160,7 @@ pub async fn flash(
             at,
             method: "OTA".into(),
             path: format!("/v1/devices/{id}"),
-            user: Some(user),
+            user: Some(self.user),
             status: if result.is_ok() { 200 } else { 0 },
             duration_ms: begun.elapsed().as_secs_f64() * 1000.0,
             error: result.as_ref().err().map(|e| match started {
@@ -111,17 +169,12 @@ pub async fn flash(
             }),
             flash: Some(FlashNote {
                 device: id.to_string(),
-                firmware_binary_id: binary_id,
+                firmware_binary_id: self.firmware_binary_id,
                 bytes: sent.bytes,
                 chunks: sent.chunks,
                 resent: sent.resent,
             }),
             ..Entry::default()
         });
-    });
-    match started.await {
-        Ok(Ok(())) => Ok(flashing),
-        Ok(Err(e)) => Err(e),
-        Err(_) => Err(FlashError::Offline),
     }
 }
