@@ -1,5 +1,39 @@
 //! spark-mock's cloud: a faithful local stand-in for the Spark / Particle cloud.
 //!
+//! The library API: build an [`AppState`] from a [`Config`] (a [`Profile`], a
+//! [`PolicyKind`], ...), serve it with [`run`] or [`run_with_devices`] on listeners you bind
+//! (port 0 in tests), and stop everything with its [`Shutdown`]. The state also gives direct
+//! access to what the admin API shows: the device registry, the event bus, the clock.
+//!
+//! A cloud with its device port, and a simulated Core that connects to it (compiled by
+//! `cargo test`, not run: `tests/e2e` runs the same steps through `common::devices`):
+//!
+//! ```no_run
+//! # #[tokio::main] async fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! use spark_mock_server::{run_with_devices, AppState, Config, Profile};
+//! use spark_mock_sim::{ConnectOptions, SimDevice};
+//! use tokio::net::TcpListener;
+//!
+//! let state = AppState::new(Config::for_profile(Profile::Particle))?;
+//! let http = TcpListener::bind("127.0.0.1:0").await?;
+//! let devices = TcpListener::bind("127.0.0.1:0").await?;
+//! let device_port = devices.local_addr()?;
+//! // Dropping the guard stops the HTTP server and the device port.
+//! let _stop = state.shutdown().trigger_on_drop();
+//! tokio::spawn(run_with_devices(http, Some(devices), state.clone()));
+//!
+//! // An unknown Core's key is provisioned on its first handshake (auto-provisioning).
+//! let server_key = state.server_key().await?.public_key().clone();
+//! let core = SimDevice::builder("0123456789abcdef01234567")
+//!     .function("led", |arg| if arg == "on" { 1 } else { 0 })
+//!     .build()?
+//!     .spawn(ConnectOptions::new(device_port, server_key));
+//! core.wait_online().await?;
+//! assert!(state.devices().get("0123456789abcdef01234567").is_some());
+//! core.shutdown().await;
+//! # Ok(()) }
+//! ```
+//!
 //! Layout:
 //! - [`config`]: profiles (`spark-2014`, `particle`), token policies, start-up settings.
 //! - [`clock`]: the one injectable source of time; every expiry reads it.
@@ -32,24 +66,24 @@
 //! - [`run`]: serve the API on a listener until the state's shutdown is triggered;
 //!   [`run_with_devices`]: the same plus the device port, stopped by the same shutdown.
 
-pub mod api;
+pub(crate) mod api;
 pub mod clock;
-pub mod config;
+pub(crate) mod config;
 pub mod devices;
 pub mod domain;
-pub mod error;
+pub(crate) mod error;
 pub mod events;
 pub mod faults;
 pub mod journal;
-pub mod listener;
+pub(crate) mod listener;
 pub mod openapi;
 pub mod persist;
-pub mod ratelimit;
+pub(crate) mod ratelimit;
 pub mod seed;
-pub mod shutdown;
-pub mod state;
-pub mod web;
-pub mod webhooks;
+pub(crate) mod shutdown;
+pub(crate) mod state;
+pub(crate) mod web;
+pub(crate) mod webhooks;
 
 use tokio::net::TcpListener;
 

@@ -24,7 +24,7 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 use parking_lot::Mutex;
 
-pub use hook::{Hook, HookConfig, HookError, RequestType, INTERNAL_COREID};
+pub use hook::{Hook, HookConfig, HookError};
 
 use crate::events::Event;
 
