@@ -23,7 +23,7 @@ use tracing::{debug, info, warn};
 use crate::conn::{Conn, Outgoing};
 use crate::handle::SimEvent;
 use crate::model::{truncate_name, value_text, CallOutcome, MAX_ARG_LEN};
-use crate::session::{Ended, SessionError};
+use crate::session_ctx::{Ended, SessionError};
 use crate::spec::Mode;
 
 impl Conn<'_, '_> {

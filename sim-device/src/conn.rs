@@ -17,7 +17,7 @@ use tokio::time::Instant;
 use crate::firmware::Receiving;
 use crate::handle::SimEvent;
 use crate::model::Model;
-use crate::session::{Ctx, SessionError};
+use crate::session_ctx::{Ctx, SessionError};
 use crate::spec::{Mode, Scope};
 
 /// A reply waiting for its time.

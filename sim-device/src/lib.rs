@@ -47,6 +47,7 @@ mod ota;
 pub mod provision;
 pub mod rng;
 mod session;
+mod session_ctx;
 pub mod spec;
 
 pub use builder::SimDeviceBuilder;

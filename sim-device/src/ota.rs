@@ -15,7 +15,7 @@ use crate::answers::empty_ack;
 use crate::conn::{Conn, Outgoing};
 use crate::firmware::{definitions_for, summary, Receiving};
 use crate::handle::SimEvent;
-use crate::session::{Ended, SessionError};
+use crate::session_ctx::{Ended, SessionError};
 
 /// How long a Core waits for the next chunk of an update before sending ChunkMissed.
 pub(crate) const CHUNK_MISSED_AFTER: Duration = Duration::from_secs(3);

@@ -3,58 +3,22 @@
 //! timeout, publishes, delayed answers, drop / offline). What the device
 //! sends on its own is in `conn`, its answers to the server in `answers`.
 
-use std::time::Duration;
-
 use spark_mock_protocol::frame::CORE_MAX_FRAME_LEN;
 use spark_mock_protocol::io::{device_handshake, FrameReader, FrameWriter, IoError};
-use spark_mock_protocol::{DeviceKey, Origin, Session};
+use spark_mock_protocol::{Origin, Session};
 use tokio::net::tcp::OwnedReadHalf;
 use tokio::net::TcpStream;
 use tokio::time::Instant;
 
 use crate::backoff::Backoff;
 use crate::conn::Conn;
-use crate::device::ConnectOptions;
-use crate::handle::{DeviceState, Reporter, SimEvent};
+use crate::handle::{DeviceState, SimEvent};
 use crate::model::Model;
-use crate::spec::{DeviceSpec, Mode};
+pub(crate) use crate::session_ctx::{Ctx, Ended, SessionError};
+use crate::spec::Mode;
 
 /// Photon-mode frame limit (Device OS raised the Core's 640).
 const PHOTON_MAX_FRAME_LEN: usize = 1024;
-
-/// Why a session ended without an error.
-pub(crate) enum Ended {
-    Shutdown,
-    Dropped,
-    Offline(Duration),
-    /// After an OTA update: with the new definitions when the file was a fragment for
-    /// this device.
-    Reboot(Option<std::sync::Arc<crate::spec::Definitions>>),
-}
-
-/// Why a session failed.
-#[derive(Debug, thiserror::Error)]
-pub(crate) enum SessionError {
-    #[error("connecting to {0}: {1}")]
-    Connect(std::net::SocketAddr, String),
-    #[error("{0}")]
-    Io(#[from] IoError),
-    #[error("the server closed the connection")]
-    Closed,
-    #[error("no answer to a ping")]
-    PingTimeout,
-    #[error("function argument of {0} bytes (a Core drops the connection)")]
-    LongArgument(usize),
-}
-
-/// What a session borrows from its device.
-pub(crate) struct Ctx<'a> {
-    pub spec: &'a DeviceSpec,
-    pub opts: &'a ConnectOptions,
-    pub key: &'a DeviceKey,
-    pub rep: &'a Reporter,
-    pub label: &'a str,
-}
 
 /// One session: connect and handshake, Hello, then serve until it ends.
 pub(crate) async fn run(
