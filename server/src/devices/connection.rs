@@ -6,10 +6,8 @@
 
 use std::net::SocketAddr;
 use std::sync::Arc;
-use std::time::Duration;
 
-use spark_mock_protocol::counters::BadCounter;
-use spark_mock_protocol::io::{self, FrameReader, FrameWriter, IoError};
+use spark_mock_protocol::io::{self, FrameReader, FrameWriter};
 use spark_mock_protocol::keys::{check_bits, KeyError, DEVICE_KEY_BITS};
 use spark_mock_protocol::messages::Hello;
 use spark_mock_protocol::{DeviceId, Message, Origin, Packet, RsaPublicKey, ServerKey};
@@ -17,10 +15,10 @@ use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
 use tokio::net::TcpStream;
 use tokio::sync::{mpsc, OwnedSemaphorePermit};
 
-use crate::config::Config;
 use crate::devices::keys::{device_key_pem, parse_device_key};
 use crate::devices::live::{End, Live};
-use crate::devices::outbox::{Outbox, OutboxError};
+use crate::devices::outbox::Outbox;
+pub use crate::devices::settings::{ConnectionError, Settings};
 use crate::devices::types::HelloInfo;
 use crate::state::AppState;
 
@@ -28,53 +26,6 @@ use crate::state::AppState;
 const COMMAND_QUEUE: usize = 32;
 /// Packets queued for the writer before the device counts as not reading.
 const WRITE_QUEUE: usize = 64;
-
-/// Timings and limits of a connection, from the configuration.
-#[derive(Clone, Debug)]
-pub struct Settings {
-    pub handshake_timeout: Duration,
-    pub ping_interval: Duration,
-    pub idle_timeout: Duration,
-    pub write_timeout: Duration,
-    pub max_frame: usize,
-    /// How long a request's token stays reserved without an answer.
-    pub request_ttl: Duration,
-}
-
-impl Settings {
-    pub fn from_config(c: &Config) -> Self {
-        Settings {
-            handshake_timeout: c.handshake_timeout,
-            ping_interval: c.device_ping_interval,
-            idle_timeout: c.device_idle_timeout,
-            write_timeout: c.device_write_timeout,
-            max_frame: c.device_max_frame,
-            request_ttl: c.device_timeout + Duration::from_secs(1),
-        }
-    }
-}
-
-/// Why a connection ended badly.
-#[derive(Debug, thiserror::Error)]
-pub enum ConnectionError {
-    #[error("handshake failed: {0}")]
-    Handshake(#[source] IoError),
-    #[error("no Hello within {0:?}")]
-    HelloTimeout(Duration),
-    #[error("closed before Hello")]
-    ClosedBeforeHello,
-    #[error("the first message was not Hello: {0}")]
-    NotHello(String),
-    /// The strict +1 message-id rule (spark-protocol's "Bad Counter").
-    #[error(transparent)]
-    BadCounter(#[from] BadCounter),
-    #[error(transparent)]
-    Io(#[from] IoError),
-    #[error("nothing heard for {0:?}")]
-    Idle(Duration),
-    #[error(transparent)]
-    Outbox(#[from] OutboxError),
-}
 
 /// Why the handshake refused a device.
 #[derive(Debug, thiserror::Error)]

@@ -8,8 +8,8 @@ use spark_mock_protocol::messages::{Description, Event as WireEvent};
 use spark_mock_protocol::{CoapMessage, Code, Message, MessageType, Origin, Packet};
 use tokio::time::Instant;
 
-use crate::devices::connection::ConnectionError;
 use crate::devices::live::Live;
+use crate::devices::settings::ConnectionError;
 
 impl Live<'_> {
     pub(super) fn on_frame(&mut self, c: CoapMessage) -> Result<(), ConnectionError> {

@@ -15,9 +15,9 @@ use tokio::time::{sleep_until, Instant};
 
 use spark_mock_protocol::io::FrameReader;
 
-use crate::devices::connection::{ConnectionError, Settings};
 use crate::devices::outbox::{Outbox, OutboxError};
 use crate::devices::pending::{Pending, Reply};
+use crate::devices::settings::{ConnectionError, Settings};
 use crate::devices::subscriptions::Subscriptions;
 use crate::devices::types::{Command, DeviceError, OtaStep};
 use crate::events::Event;

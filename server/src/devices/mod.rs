@@ -24,6 +24,7 @@ mod outbox;
 mod pending;
 pub mod port;
 pub mod registry;
+mod settings;
 mod subscriptions;
 pub mod types;
 
