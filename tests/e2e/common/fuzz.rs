@@ -42,21 +42,13 @@ pub fn ensure() -> Result<PathBuf, String> {
         let parent = dir.parent().unwrap_or(Path::new("."));
         std::fs::create_dir_all(parent)
             .map_err(|e| format!("cannot create {}: {e}", parent.display()))?;
-        let lock_path = parent.join("schemathesis.lock");
-        let lock = std::fs::OpenOptions::new()
-            .create(true)
-            .truncate(false)
-            .write(true)
-            .open(&lock_path)
-            .map_err(|e| format!("cannot open {}: {e}", lock_path.display()))?;
-        lock.lock()
-            .map_err(|e| format!("cannot lock {}: {e}", lock_path.display()))?;
-        let result = if installed(&dir) {
-            Ok(())
-        } else {
-            install(&dir)
-        };
-        let _ = lock.unlock();
+        let result = super::install::with_file_lock(&parent.join("schemathesis.lock"), || {
+            if installed(&dir) {
+                Ok(())
+            } else {
+                install(&dir)
+            }
+        })?;
         result.map(|()| exe)
     })
     .clone()

@@ -59,20 +59,12 @@ pub fn ensure() -> Result<PathBuf, String> {
         tool_version("npm").map_err(needs_node)?;
         std::fs::create_dir_all(&dir)
             .map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
-        let lock_path = dir.with_file_name("clients.lock");
-        let lock = std::fs::OpenOptions::new()
-            .create(true)
-            .truncate(false)
-            .write(true)
-            .open(&lock_path)
-            .map_err(|e| format!("cannot open {}: {e}", lock_path.display()))?;
-        lock.lock()
-            .map_err(|e| format!("cannot lock {}: {e}", lock_path.display()))?;
-        let result = match up_to_date(&dir) {
-            Ok(()) => Ok(()),
-            Err(_) => install(&dir),
-        };
-        let _ = lock.unlock();
+        let result = with_file_lock(&dir.with_file_name("clients.lock"), || {
+            match up_to_date(&dir) {
+                Ok(()) => Ok(()),
+                Err(_) => install(&dir),
+            }
+        })?;
         result.map(|()| dir)
     })
     .clone()
@@ -288,4 +280,23 @@ pub fn browser(dir: &Path) -> Browser {
             ),
         ],
     }
+}
+
+/// Runs `f` holding an exclusive lock on the file `lock_path` (created if missing), so
+/// concurrent test processes install one at a time.
+pub fn with_file_lock<T>(
+    lock_path: &Path,
+    f: impl FnOnce() -> Result<T, String>,
+) -> Result<Result<T, String>, String> {
+    let lock = std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(lock_path)
+        .map_err(|e| format!("cannot open {}: {e}", lock_path.display()))?;
+    lock.lock()
+        .map_err(|e| format!("cannot lock {}: {e}", lock_path.display()))?;
+    let result = f();
+    let _ = lock.unlock();
+    Ok(result)
 }
