@@ -5,11 +5,14 @@
 //! (port 0 in tests), and stop everything with its [`Shutdown`]. The state also gives direct
 //! access to what the admin API shows: the device registry, the event bus, the clock.
 //!
-//! A cloud with its device port, and a simulated Core that connects to it (compiled by
-//! `cargo test`, not run: `tests/e2e` runs the same steps through `common::devices`):
+//! A cloud with its device port, and a simulated Core that connects to it through the real
+//! protocol and answers a function call (`tests/e2e` runs the same steps through
+//! `common::devices`):
 //!
-//! ```no_run
+//! ```
 //! # #[tokio::main] async fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! use spark_mock_protocol::DeviceKey;
+//! use spark_mock_server::journal::NoteSlot;
 //! use spark_mock_server::{run_with_devices, AppState, Config, Profile};
 //! use spark_mock_sim::{ConnectOptions, SimDevice};
 //! use tokio::net::TcpListener;
@@ -22,14 +25,22 @@
 //! let _stop = state.shutdown().trigger_on_drop();
 //! tokio::spawn(run_with_devices(http, Some(devices), state.clone()));
 //!
-//! // An unknown Core's key is provisioned on its first handshake (auto-provisioning).
+//! // A Core does not send its key: the cloud must know it (`spark keys send`, or here).
+//! let id = "0123456789abcdef01234567";
+//! let key = DeviceKey::generate(&mut rand::rngs::OsRng)?;
+//! state.devices().provision(id, &key.public_pem()?);
 //! let server_key = state.server_key().await?.public_key().clone();
-//! let core = SimDevice::builder("0123456789abcdef01234567")
+//! let core = SimDevice::builder(id)
+//!     .key(key)
 //!     .function("led", |arg| if arg == "on" { 1 } else { 0 })
 //!     .build()?
 //!     .spawn(ConnectOptions::new(device_port, server_key));
-//! core.wait_online().await?;
-//! assert!(state.devices().get("0123456789abcdef01234567").is_some());
+//!
+//! // Online, and the cloud has its Describe: the function can be called.
+//! let device = state.devices().wait_for(id, |d| d.online && !d.functions.is_empty()).await;
+//! let calls = state.device_calls();
+//! let led = calls.function(device, "led")?;
+//! assert_eq!(led.call("on", &NoteSlot::default()).await?, 1);
 //! core.shutdown().await;
 //! # Ok(()) }
 //! ```

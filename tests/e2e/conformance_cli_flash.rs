@@ -8,7 +8,7 @@
 
 use crate::common;
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use common::clients::{self, Cli, DORMANT_ID, SIM1_ID};
 use common::helpers::*;
@@ -39,15 +39,12 @@ async fn rebooted(cloud: &clients::Cloud, n: u64, functions: &[&str]) {
         .await
         .expect("sim1 reconnected in time")
         .expect("sim1 reconnected");
-    let deadline = Instant::now() + Duration::from_secs(30);
-    loop {
-        let d = cloud.app.state.devices().get(SIM1_ID).expect("sim1");
-        if d.online && d.functions == functions {
-            return;
-        }
-        assert!(Instant::now() < deadline, "sim1's Describe: {d:?}");
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    }
+    cloud
+        .app
+        .wait_device(SIM1_ID, "described", |d| {
+            d.online && d.functions == functions
+        })
+        .await;
 }
 
 async fn flash(profile: Profile) {

@@ -13,7 +13,10 @@ use spark_mock_sim::SimDevice;
 
 const ID: &str = "0123456789abcdef01234567";
 
+/// Under a paused clock (see [`common::devices::pace_paused_clock`]): the 400 ms device
+/// timeouts take no real time.
 async fn setup() -> (TestApp, String, spark_mock_sim::DeviceHandle) {
+    common::devices::pace_paused_clock();
     let cfg = Config {
         device_timeout: Duration::from_millis(400),
         ..config(Profile::Spark2014)
@@ -42,24 +45,11 @@ async fn led(app: &TestApp, token: &str) -> Reply {
 }
 
 async fn wait_online(app: &TestApp, online: bool) {
-    for _ in 0..500 {
-        if app
-            .state
-            .devices()
-            .get(ID)
-            .is_some_and(|d| d.online == online)
-        {
-            return;
-        }
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    }
-    panic!(
-        "device never became {}",
-        if online { "online" } else { "offline" }
-    );
+    let what = if online { "online" } else { "offline" };
+    app.wait_device(ID, what, |d| d.online == online).await;
 }
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn offline_disconnects_and_refuses_until_removed() {
     let (app, token, handle) = setup().await;
     let f = app
@@ -100,7 +90,7 @@ async fn offline_disconnects_and_refuses_until_removed() {
     assert_eq!(led(&app, &token).await.json["return_value"], 1);
 }
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn no_answer_times_out_and_latency_within_the_timeout_still_answers() {
     let (app, token, _h) = setup().await;
     app.mock_post(
@@ -133,7 +123,7 @@ async fn no_answer_times_out_and_latency_within_the_timeout_still_answers() {
     );
 }
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn drop_and_refuse_reconnect_follow_the_clock() {
     let (app, token, handle) = setup().await;
     app.mock_post("/__mock/faults", json!({"device": "sim1", "fault": "drop"}))

@@ -157,8 +157,10 @@ async fn functions_take_every_argument_dialect() {
     }
 }
 
-#[tokio::test]
+/// Paused clock: a function that never answers waits out the 500 ms device timeout in no real time.
+#[tokio::test(start_paused = true)]
 async fn function_errors_per_profile() {
+    common::devices::pace_paused_clock();
     for profile in PROFILES {
         let (app, token, dev) = cloud(profile).await;
         let r = call(&app, &token, "/v1/devices/sim1/nofn", |rb| {
@@ -199,12 +201,7 @@ async fn function_errors_per_profile() {
             .await,
         );
         dev.shutdown().await;
-        for _ in 0..200 {
-            if !app.state.devices().get(DEV_ID).unwrap().online {
-                break;
-            }
-            tokio::time::sleep(Duration::from_millis(10)).await;
-        }
+        app.wait_device(DEV_ID, "offline", |d| !d.online).await;
         timed_out(
             &call(&app, &token, "/v1/devices/sim1/led", |rb| {
                 rb.json(&json!({"args": "on"}))

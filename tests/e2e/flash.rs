@@ -11,6 +11,7 @@ use std::time::Duration;
 use common::helpers::*;
 use reqwest::Method;
 use serde_json::json;
+use spark_mock_server::devices::Registry;
 use spark_mock_server::{Config, Profile};
 use spark_mock_sim::{DeviceHandle, SimDevice};
 
@@ -84,15 +85,10 @@ async fn rebooted(app: &TestApp, handle: &DeviceHandle, n: u64, functions: &[&st
         .await
         .expect("reconnected in time")
         .expect("reconnected");
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
-    loop {
-        let d = app.state.devices().get(DEV_ID).expect("device");
-        if d.online && d.functions == functions {
-            return;
-        }
-        assert!(tokio::time::Instant::now() < deadline, "Describe: {d:?}");
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    }
+    app.wait_device(DEV_ID, "described", |d| {
+        d.online && d.functions == functions
+    })
+    .await;
 }
 
 #[tokio::test]
@@ -172,8 +168,10 @@ async fn a_fragment_changes_the_core_and_a_binary_does_not() {
     }
 }
 
-#[tokio::test]
+/// Paused clock: the slow core's 300 ms answers take no real time.
+#[tokio::test(start_paused = true)]
 async fn offline_busy_unknown_and_empty_uploads_get_their_errors() {
+    common::devices::pace_paused_clock();
     for profile in PROFILES {
         let (app, token, handle) = cloud(profile).await;
         // Missing file: only `latest=true`.
@@ -220,9 +218,13 @@ async fn offline_busy_unknown_and_empty_uploads_get_their_errors() {
                     .map(|r| r.status().as_u16())
             })
         };
-        while !app.state.devices().is_flashing("0123456789abcdef0123aaaa") {
-            tokio::time::sleep(Duration::from_millis(5)).await;
-        }
+        let flashing = |reg: &Registry| reg.is_flashing("0123456789abcdef0123aaaa").then_some(());
+        tokio::time::timeout(
+            Duration::from_secs(30),
+            app.state.devices().wait_until(flashing),
+        )
+        .await
+        .expect("the first update started");
         let r = put_file(&app, &token, "slow", Some(b"again")).await;
         let busy = "A firmware update is already in progress";
         match profile {
@@ -236,9 +238,7 @@ async fn offline_busy_unknown_and_empty_uploads_get_their_errors() {
 
         // Offline: the core is gone.
         handle.shutdown().await;
-        while app.state.devices().get(DEV_ID).is_some_and(|d| d.online) {
-            tokio::time::sleep(Duration::from_millis(5)).await;
-        }
+        app.wait_device(DEV_ID, "offline", |d| !d.online).await;
         let r = put_file(&app, &token, "sim1", Some(b"firmware")).await;
         let want = match profile {
             Profile::Spark2014 => json!({

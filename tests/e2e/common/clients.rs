@@ -403,16 +403,7 @@ pub async fn cloud(
         .variable_int("temp", || 7);
     let dormant = app.add_device(dormant, Some(USER)).await;
     dormant.shutdown().await;
-    let deadline = Instant::now() + Duration::from_secs(30);
-    while app
-        .state
-        .devices()
-        .get(DORMANT_ID)
-        .is_some_and(|d| d.online)
-    {
-        assert!(Instant::now() < deadline, "dormant never went offline");
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    }
+    app.wait_device(DORMANT_ID, "offline", |d| !d.online).await;
     let spare = app
         .add_device(SimDevice::builder(SPARE_ID).name("spare"), None)
         .await;

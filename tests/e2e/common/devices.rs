@@ -22,6 +22,21 @@ pub fn device_key() -> Arc<DeviceKey> {
         .clone()
 }
 
+/// For device tests under `#[tokio::test(start_paused = true)]`, which wait for device
+/// timeouts and slow devices without spending real time. While the runtime waits on a
+/// socket, tokio's paused clock jumps to the earliest timer, even when the peer's bytes are
+/// already there; this 1 ms ticker keeps the earliest timer at most 1 ms away, so bytes in
+/// flight cost about 1 ms of the test's time and only a real wait (a 400 ms device timeout,
+/// a 300 ms answer delay) moves the clock far, in 1 ms steps that take no real time.
+pub fn pace_paused_clock() {
+    tokio::spawn(async {
+        let mut tick = tokio::time::interval(std::time::Duration::from_millis(1));
+        loop {
+            tick.tick().await;
+        }
+    });
+}
+
 /// Starts a server with a device port (both on port 0) and the shared server key.
 pub async fn spawn_cloud(config: Config) -> TestApp {
     let config = Config {
@@ -66,23 +81,61 @@ impl TestApp {
             d.owner = owner.map(str::to_string);
             d.name = name;
         });
+        let mut functions: Vec<String> = device
+            .spec()
+            .defs
+            .functions
+            .iter()
+            .map(|f| f.name.clone())
+            .collect();
+        let mut variables: Vec<String> = device
+            .spec()
+            .defs
+            .variables
+            .iter()
+            .map(|v| v.name.clone())
+            .collect();
+        functions.sort_unstable();
+        variables.sort_unstable();
+        let subscriptions = device.spec().defs.subscriptions.len();
         let handle = device.spawn(self.connect_options());
-        tokio::time::timeout(std::time::Duration::from_secs(30), handle.wait_online())
+        // Ready once the cloud has this session's Describe and subscriptions (woken by the
+        // registry's changes, no polling).
+        let devices = self.state.devices();
+        let ready = devices.wait_until(|reg| {
+            let d = reg.get(&id).filter(|d| d.online)?;
+            let mut fns = d.functions.clone();
+            fns.sort_unstable();
+            let vars: Vec<&String> = d.variables.keys().collect();
+            let subscribed = reg.subscriptions(&id).len() >= subscriptions;
+            (fns == functions && vars.iter().copied().eq(variables.iter()) && subscribed)
+                .then_some(())
+        });
+        tokio::time::timeout(std::time::Duration::from_secs(30), ready)
             .await
-            .expect("online in time")
-            .expect("online");
-        // The registry has the Describe once the device is online on both sides.
-        for _ in 0..200 {
-            if self
-                .state
-                .devices()
-                .get(&id)
-                .is_some_and(|d| d.online && !(d.functions.is_empty() && d.variables.is_empty()))
-            {
-                break;
-            }
-            tokio::time::sleep(std::time::Duration::from_millis(10)).await;
-        }
+            .expect("the device online, described and subscribed in time");
         handle
+    }
+}
+
+impl TestApp {
+    /// Waits (30 s at most) until the registry's device `id` satisfies `ready`; woken by
+    /// each registry change, no polling.
+    pub async fn wait_device(
+        &self,
+        id: &str,
+        what: &str,
+        ready: impl Fn(&spark_mock_server::devices::DeviceInfo) -> bool,
+    ) -> spark_mock_server::devices::DeviceInfo {
+        let devices = self.state.devices();
+        match tokio::time::timeout(
+            std::time::Duration::from_secs(30),
+            devices.wait_for(id, ready),
+        )
+        .await
+        {
+            Ok(d) => d,
+            Err(_) => panic!("{id} not {what} within 30 s: {:?}", devices.get(id)),
+        }
     }
 }

@@ -12,7 +12,7 @@ use std::net::SocketAddr;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use parking_lot::{Mutex, RwLock};
-use tokio::sync::mpsc;
+use tokio::sync::{mpsc, watch};
 
 use crate::clock::Clock;
 use crate::devices::subscriptions::SubscriptionView;
@@ -62,6 +62,8 @@ pub struct Registry {
     changed: Mutex<Changed>,
     /// Devices with an OTA update in progress (one at a time per device).
     flashing: Mutex<BTreeSet<String>>,
+    /// Bumped after every change a caller may wait for (see [`Registry::wait_for`]).
+    changes: watch::Sender<u64>,
     bus: EventBus,
     clock: Clock,
 }
@@ -74,6 +76,7 @@ impl Registry {
             generation: AtomicU64::new(0),
             changed: Mutex::new(Changed::default()),
             flashing: Mutex::new(BTreeSet::new()),
+            changes: watch::Sender::new(0),
             bus,
             clock,
         }
@@ -133,6 +136,7 @@ impl Registry {
             .collect()
     }
 
+    /// The device with this id (lowercase, as the registry keeps ids).
     pub fn get(&self, id: &str) -> Option<DeviceInfo> {
         self.devices.read().get(id).map(|e| e.info.clone())
     }
@@ -171,6 +175,38 @@ impl Registry {
 
     fn mark(&self, id: String) {
         self.changed.lock().ids.insert(id);
+        self.notify();
+    }
+
+    /// Wakes [`Registry::wait_for`]. Called after the devices' lock is released.
+    pub(super) fn notify(&self) {
+        self.changes.send_modify(|n| *n = n.wrapping_add(1));
+    }
+
+    /// Waits until device `id` is known and `ready` holds for it, and returns it as it is
+    /// then: e.g. online with its Describe in, or offline again. See [`Registry::wait_until`].
+    pub async fn wait_for(&self, id: &str, ready: impl Fn(&DeviceInfo) -> bool) -> DeviceInfo {
+        let id = id.to_ascii_lowercase();
+        self.wait_until(|reg| reg.get(&id).filter(|d| ready(d)))
+            .await
+    }
+
+    /// Waits until `look` finds what it looks for in the registry (a device's state, its
+    /// subscriptions, an OTA update in progress) and returns it. Woken by each change, not
+    /// by polling, so it also works under a paused tokio clock; it waits for ever, so put a
+    /// `tokio::time::timeout` around it.
+    pub async fn wait_until<T>(&self, look: impl Fn(&Registry) -> Option<T>) -> T {
+        // Subscribed before the first look, so a change in between still wakes us.
+        let mut changes = self.changes.subscribe();
+        loop {
+            if let Some(found) = look(self) {
+                return found;
+            }
+            if changes.changed().await.is_err() {
+                // Unreachable: the sender lives in `self`, which this borrow keeps alive.
+                std::future::pending::<()>().await;
+            }
+        }
     }
 
     /// Forgets every device, closing live connections (a reset that drops registrations).
@@ -183,6 +219,7 @@ impl Registry {
         }
         self.changed.lock().cleared = true;
         self.generation.fetch_add(1, Ordering::AcqRel);
+        self.notify();
     }
 
     /// Adds a device if it is new, then lets `f` change it.
@@ -253,7 +290,10 @@ impl Registry {
             conn: None,
         });
         entry.info = info;
+        drop(devices);
         self.generation.fetch_add(1, Ordering::AcqRel);
+        // Journaled like every other change (a rename must survive a restart).
+        self.mark(id);
         Some(Ok(r))
     }
 
@@ -345,6 +385,7 @@ impl Registry {
         if let Some(old) = old {
             let _ = old.tx.try_send(Command::Disconnect);
         }
+        self.notify();
         self.status_event(&id, owner, "online");
         conn_id
     }
@@ -365,6 +406,7 @@ impl Registry {
             entry.info.signaling = false;
             entry.info.owner.clone()
         };
+        self.notify();
         self.status_event(id, owner, "offline");
     }
 
@@ -379,6 +421,7 @@ impl Registry {
         {
             conn.subscriptions = subs;
         }
+        self.notify();
     }
 
     /// The live connection's subscriptions; empty when the device is offline.

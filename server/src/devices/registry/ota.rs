@@ -19,12 +19,14 @@ impl Registry {
         if !self.flashing.lock().insert(id.to_string()) {
             return Err(FlashError::Busy);
         }
+        self.notify();
         Ok(tx)
     }
 
     /// Frees a device reserved by [`Registry::begin_flash`].
     pub fn end_flash(&self, id: &str) {
         self.flashing.lock().remove(id);
+        self.notify();
     }
 
     /// Whether an OTA update of `id` is in progress.

@@ -203,3 +203,50 @@ fn one_owner_cannot_have_two_devices_of_one_name() {
     assert_eq!(reg.upsert_unique(a, claim("coffee", "u@x")), Ok(()));
     assert_eq!(reg.get(b).and_then(|d| d.owner).as_deref(), Some("v@x"));
 }
+
+#[test]
+fn a_unique_rename_is_taken_as_a_change() {
+    let (reg, _bus) = registry();
+    let id = "0123456789abcdef01234567";
+    reg.upsert(id, |d| d.owner = Some("u@x".into()));
+    reg.take_changes();
+    assert_eq!(
+        reg.update_unique(id, |d| d.name = Some("kettle".into())),
+        Some(Ok(()))
+    );
+    let c = reg.take_changes();
+    assert_eq!(c.devices.len(), 1, "the rename is journaled: {c:?}");
+    assert_eq!(
+        c.devices[0].1.as_ref().unwrap().name.as_deref(),
+        Some("kettle")
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn wait_for_wakes_on_the_change_it_waits_for() {
+    let (reg, _bus) = registry();
+    let reg = std::sync::Arc::new(reg);
+    let id = "0123456789abcdef01234567";
+    let described = |d: &DeviceInfo| d.online && d.functions == ["led"];
+    let waiter = tokio::spawn({
+        let reg = reg.clone();
+        async move { reg.wait_for(&id.to_ascii_uppercase(), described).await }
+    });
+    tokio::task::yield_now().await;
+    assert!(!waiter.is_finished(), "an unknown device is not ready");
+    let (tx, _rx) = mpsc::channel(4);
+    let addr: SocketAddr = "10.0.0.7:4000".parse().unwrap();
+    let conn = reg.connected(id, addr, &HelloInfo::default(), tx);
+    tokio::task::yield_now().await;
+    assert!(!waiter.is_finished(), "online, but no Describe yet");
+    reg.described(id, vec!["led".into()], BTreeMap::new());
+    let d = tokio::time::timeout(Duration::from_secs(1), waiter)
+        .await
+        .expect("woken by the Describe")
+        .unwrap();
+    assert_eq!(d.functions, ["led"]);
+    // Already true: returns at once; and it sees the device go offline.
+    reg.wait_for(id, described).await;
+    reg.disconnected(id, conn);
+    reg.wait_for(id, |d| !d.online).await;
+}
