@@ -210,3 +210,43 @@ async fn claiming_follows_ownership() {
         );
     }
 }
+
+#[tokio::test]
+async fn a_claim_that_would_duplicate_a_name_is_refused() {
+    for profile in PROFILES {
+        let (app, ta, tb, _h) = two_users(profile).await;
+        let rename = |token: &str, id: &str, name: &str| {
+            app.req(Method::PUT, &format!("/v1/devices/{id}"))
+                .bearer_auth(token)
+                .form(&[("name", name)])
+        };
+        let claim = app
+            .req(Method::POST, "/v1/devices")
+            .bearer_auth(&tb)
+            .json(&json!({"id": A_DEV}));
+        // A lets "adev" go; B already calls one of theirs "adev".
+        let r = app
+            .send(
+                app.req(Method::DELETE, &format!("/v1/devices/{A_DEV}"))
+                    .bearer_auth(&ta),
+            )
+            .await;
+        expect(&r, 200, json!({"ok": true}));
+        assert_eq!(app.send(rename(&tb, B_DEV, "adev")).await.status, 200);
+        let r = app.send(claim.try_clone().unwrap()).await;
+        expect(&r, 403, json!({"ok": false, "code": 403, "errors": [{}]}));
+        assert_eq!(
+            app.state.devices().get(A_DEV).unwrap().owner,
+            None,
+            "not claimed"
+        );
+        // Once the name is free again the claim goes through.
+        assert_eq!(app.send(rename(&tb, B_DEV, "bdev")).await.status, 200);
+        let r = app.send(claim).await;
+        assert_eq!((r.status, &r.json["ok"]), (200, &json!(true)), "{}", r.text);
+        assert_eq!(
+            app.get_bearer("/v1/devices/adev/secret", &tb).await.json["result"],
+            7
+        );
+    }
+}

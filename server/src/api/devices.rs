@@ -78,15 +78,23 @@ pub async fn claim(
         ));
     }
     let me = actor.user.username.clone();
-    let outcome = state.devices().update(&id, |d| match d.owner.as_deref() {
-        Some(owner) if owner != me => Err(()),
-        _ => {
-            d.owner = Some(me.clone());
-            Ok(())
-        }
-    });
+    // Names stay unique per owner: a claim that would give the caller two devices of one
+    // name is refused like such a rename.
+    let outcome = state
+        .devices()
+        .update_unique(&id, |d| match d.owner.as_deref() {
+            Some(owner) if owner != me => Err(()),
+            _ => {
+                d.owner = Some(me.clone());
+                Ok(())
+            }
+        });
     match outcome {
-        Some(Ok(())) => {
+        Some(Err(holder)) => {
+            tracing::info!("device {id} not claimed by {me}: their {holder} has its name");
+            Err(duplicate_name())
+        }
+        Some(Ok(Ok(()))) => {
             tracing::info!("device {id} claimed by {me}");
             Ok(json_response(
                 StatusCode::OK,
@@ -99,6 +107,14 @@ pub async fn claim(
             "The device belongs to someone else.",
         )),
     }
+}
+
+/// The 2015 cloud's answer to a duplicate device name.
+fn duplicate_name() -> ApiError {
+    ApiError::body(
+        StatusCode::FORBIDDEN,
+        json!({"ok": false, "code": 403, "errors": [{}]}),
+    )
 }
 
 /// `DELETE /v1/devices/:id`: releases the caller's device.
@@ -143,11 +159,7 @@ pub async fn update(
                 "device {} not renamed: {holder} is already named {name}",
                 d.id
             );
-            // The 2015 cloud's answer to a duplicate name.
-            ApiError::body(
-                StatusCode::FORBIDDEN,
-                json!({"ok": false, "code": 403, "errors": [{}]}),
-            )
+            duplicate_name()
         })?;
         tracing::info!("device {} renamed to {name}", d.id);
         return Ok(json_response(

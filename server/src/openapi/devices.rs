@@ -109,13 +109,7 @@ fn update_answers(op: Op, profile: Profile) -> Op {
         .json(
             403,
             "Another of the owner's devices has that name (the 2015 answer)",
-            exact(
-                &["ok", "code", "errors"],
-                json!({
-                    "ok": {"const": false}, "code": {"const": 403},
-                    "errors": {"type": "array", "items": {"type": "object"}},
-                }),
-            ),
+            duplicate_name(),
         );
     // `notes` is a P field, but spark-2014 keeps it too rather than refusing it.
     op.json(
@@ -167,8 +161,24 @@ fn list_and_claim(profile: Profile, paths: &mut Paths) {
                 ),
             )
             .json(404, "device not found", not_found)
-            .json(400, "The device belongs to someone else.", taken),
+            .json(400, "The device belongs to someone else.", taken)
+            .json(
+                403,
+                "One of the caller's devices has this device's name (the 2015 answer)",
+                duplicate_name(),
+            ),
     );
+}
+
+/// The 2015 cloud's answer to a duplicate device name.
+fn duplicate_name() -> Value {
+    exact(
+        &["ok", "code", "errors"],
+        json!({
+            "ok": {"const": false}, "code": {"const": 403},
+            "errors": {"type": "array", "items": {"type": "object"}},
+        }),
+    )
 }
 
 /// `/v1/devices/{id}`: read, update and release one device.
