@@ -110,6 +110,11 @@ pub use state::AppState;
 pub async fn run(listener: TcpListener, state: AppState) -> std::io::Result<()> {
     let app = app(state.clone());
     let flusher = tokio::spawn(flush_in_background(state.clone()));
+    // Webhooks restored from a state directory deliver from the start (the 2014 cloud had
+    // none, so a spark-2014 start over a particle directory leaves them be).
+    if state.config().profile == Profile::Particle && !state.webhooks().is_empty() {
+        webhooks::delivery::start(&state);
+    }
     listener::serve(listener, app, state.config(), state.shutdown()).await;
     if let Err(e) = flusher.await {
         tracing::error!("the background saver failed: {e}");

@@ -365,3 +365,68 @@ async fn a_dead_token_is_kept_for_the_retention_window_then_forgotten() {
     assert_eq!(status(&app, &old).await, 404, "forgotten for good");
     assert_eq!(status(&app, &new).await, 200);
 }
+
+#[tokio::test]
+async fn webhooks_survive_a_restart_and_deliver_after_it() {
+    use common::receiver::{Answer, Receiver};
+    let dir = temp_dir("webhooks");
+    let cfg = || Config {
+        state_dir: Some(dir.clone()),
+        ..config(Profile::Particle)
+    };
+    let mut target = Receiver::start().await;
+    target.answer(Answer::Reply(200, "ok".into()));
+    let hooks = |app: &TestApp, token: &str| {
+        app.req(reqwest::Method::GET, "/v1/webhooks")
+            .bearer_auth(token.to_string())
+    };
+    let (token, listed, gone) = {
+        let app = spawn_with_user(cfg()).await;
+        let token = app.login("particle", "particle").await;
+        let create = |event: &str| {
+            app.req(reqwest::Method::POST, "/v1/webhooks")
+                .bearer_auth(&token)
+                .json(&json!({"event": event, "url": target.url("/in")}))
+        };
+        assert_eq!(app.send(create("temp")).await.status, 201);
+        let r = app.send(create("doomed")).await;
+        assert_eq!(r.status, 201, "{}", r.text);
+        let gone = r.json["id"].as_str().unwrap().to_string();
+        let r = app
+            .send(
+                app.req(reqwest::Method::DELETE, &format!("/v1/webhooks/{gone}"))
+                    .bearer_auth(&token),
+            )
+            .await;
+        assert_eq!(r.status, 200, "{}", r.text);
+        // Acknowledged changes only: no explicit save before the restart.
+        let listed = app.send(hooks(&app, &token)).await.json;
+        (token, listed, gone)
+    };
+    let app = spawn_app(cfg()).await;
+    let after = app.send(hooks(&app, &token)).await.json;
+    assert_eq!(
+        after, listed,
+        "the same webhooks, ids and times after the restart"
+    );
+    assert_eq!(after.as_array().map(Vec::len), Some(1), "{after}");
+    assert!(
+        !after.to_string().contains(&gone),
+        "a deleted webhook stays deleted"
+    );
+    // And it delivers without being touched again.
+    let rb = app
+        .req(reqwest::Method::POST, "/v1/devices/events")
+        .bearer_auth(&token)
+        .form(&[
+            ("name", "temperature"),
+            ("data", "21.5"),
+            ("private", "true"),
+        ]);
+    assert_eq!(app.send(rb).await.status, 200);
+    let got = tokio::time::timeout(std::time::Duration::from_secs(30), target.next())
+        .await
+        .expect("the restored webhook delivered");
+    assert_eq!((got.method.as_str(), got.uri.as_str()), ("POST", "/in"));
+    assert!(got.body.contains("data=21.5"), "{}", got.body);
+}

@@ -3,7 +3,8 @@
 //! one small append and fsync, however much history there is.
 //!
 //! - [`snapshot`]: what is saved: the snapshot, the journal's records (the changed users,
-//!   clients, tokens and devices of one commit, as whole records), and their replay.
+//!   clients, tokens and devices of one commit, as whole records; the webhooks as a whole list
+//!   when they changed), and their replay.
 //! - [`wal`]: the journal's line format, with a CRC per line so a torn tail is detected.
 //! - [`store`]: the running journal: a writer thread with group commit, segment rotation,
 //!   and compaction into the snapshot in the background.

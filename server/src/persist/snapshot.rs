@@ -1,5 +1,5 @@
 //! What is saved: the [`Snapshot`] (everything, as of one journal record) and the journal's
-//! [`Record`]s (the changes of one commit, as whole records), and [`Replay`], which folds
+//! [`Record`]s (the changes of one commit, as whole records; webhooks as the whole list), and [`Replay`], which folds
 //! records into a snapshot in order, at start-up and in compaction alike.
 
 use std::collections::BTreeMap;
@@ -12,6 +12,7 @@ use crate::config::PolicyKind;
 use crate::devices::registry::DeviceChanges;
 use crate::devices::DeviceInfo;
 use crate::domain::db::{Db, DbDelta};
+use crate::webhooks::Hook;
 
 /// 2 added the journal (`journal_seq`); 1 is read as a snapshot with no journal.
 pub const FORMAT_VERSION: u32 = 2;
@@ -30,6 +31,9 @@ pub struct Snapshot {
     pub journal_seq: u64,
     pub db: Db,
     pub devices: Vec<DeviceInfo>,
+    /// Every user's webhooks (particle); absent in state saved before they were kept.
+    #[serde(default)]
+    pub webhooks: Vec<Hook>,
 }
 
 impl Snapshot {
@@ -49,6 +53,7 @@ impl Snapshot {
             journal_seq: 0,
             db,
             devices,
+            webhooks: Vec::new(),
         }
     }
 }
@@ -75,6 +80,9 @@ pub struct Record {
     pub devices_cleared: bool,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub devices: Vec<(String, Option<DeviceInfo>)>,
+    /// Every webhook, when they changed in this commit (the whole list: they are few).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub webhooks: Option<Vec<Hook>>,
 }
 
 impl Record {
@@ -99,6 +107,7 @@ impl Record {
             db,
             devices_cleared: devices.cleared,
             devices: devices.devices,
+            webhooks: None,
         }
     }
 }
@@ -151,6 +160,9 @@ impl Replay {
                 Some(d) => self.devices.insert(id, d),
                 None => self.devices.remove(&id),
             };
+        }
+        if let Some(hooks) = r.webhooks {
+            self.snap.webhooks = hooks;
         }
         Ok(())
     }

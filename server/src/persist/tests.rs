@@ -284,3 +284,42 @@ async fn the_store_compacts_in_the_background_and_every_restart_recovers_the_sam
     assert!(got == db_json(&db));
     let _ = fs::remove_dir_all(&d);
 }
+
+/// Webhooks: a record carries the whole list when it changed (absent otherwise), the
+/// replay keeps the last list, and the snapshot keeps it; a snapshot from before webhooks
+/// were saved reads as none.
+#[test]
+fn webhooks_fold_into_the_snapshot_as_the_last_list() {
+    use crate::webhooks::{Hook, HookConfig};
+    let fields = serde_json::json!({"event": "temp", "url": "http://127.0.0.1:9/in"});
+    let config = HookConfig::from_fields(|k| fields.get(k)).unwrap();
+    let now = Utc::now();
+    let hook = |id: &str| Hook {
+        id: id.to_string(),
+        owner: U.to_string(),
+        created_at: now,
+        config: config.clone(),
+    };
+    let mut replay = snapshot::Replay::new(snapshot(live_db(), 0));
+    let with = |seq: u64, hooks: Option<Vec<Hook>>| {
+        let mut r = grant_record(&mut live_db(), seq);
+        r.webhooks = hooks;
+        let line = serde_json::to_string(&r).unwrap();
+        serde_json::from_str::<Record>(&line).unwrap()
+    };
+    replay
+        .apply(with(1, Some(vec![hook("a"), hook("b")])), "t")
+        .unwrap();
+    replay.apply(with(2, None), "t").unwrap();
+    replay.apply(with(3, Some(vec![hook("b")])), "t").unwrap();
+    replay.apply(with(4, None), "t").unwrap();
+    let snap = replay.finish();
+    assert_eq!(snap.webhooks, vec![hook("b")]);
+    let text = serde_json::to_string(&snap).unwrap();
+    let back: Snapshot = serde_json::from_str(&text).unwrap();
+    assert_eq!(back.webhooks, snap.webhooks);
+    let mut old: Value = serde_json::from_str(&text).unwrap();
+    old.as_object_mut().unwrap().remove("webhooks");
+    let old: Snapshot = serde_json::from_value(old).unwrap();
+    assert!(old.webhooks.is_empty());
+}

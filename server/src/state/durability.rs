@@ -14,29 +14,34 @@ use crate::devices::Registry;
 use crate::domain::db::Db;
 use crate::persist::{Folded, PersistError, Record, Snapshot, Store};
 use crate::seed::{Seed, SeedError};
+use crate::webhooks::Webhooks;
 
 /// Dead tokens are looked for this often, and whenever the mock's clock moves.
 const PRUNE_EVERY: StdDuration = StdDuration::from_secs(60);
+
+/// The saved parts of the state that live outside the accounts database.
+#[derive(Clone, Copy)]
+pub(super) struct Live<'a> {
+    pub devices: &'a Registry,
+    pub webhooks: &'a Webhooks,
+}
 
 /// What the journal last got, to tell whether anything changed since.
 #[derive(Clone, Copy, PartialEq, Eq)]
 pub(super) struct Committed {
     generation: u64,
     devices: u64,
+    webhooks: u64,
     policy: PolicyKind,
     clock_secs: i64,
 }
 
 impl Committed {
-    pub(super) fn now(
-        generation: u64,
-        devices: &Registry,
-        policy: PolicyKind,
-        clock: &Clock,
-    ) -> Self {
+    pub(super) fn now(generation: u64, live: Live<'_>, policy: PolicyKind, clock: &Clock) -> Self {
         Committed {
             generation,
-            devices: devices.generation(),
+            devices: live.devices.generation(),
+            webhooks: live.webhooks.generation(),
             policy,
             clock_secs: clock.offset().num_seconds(),
         }
@@ -67,7 +72,7 @@ pub(super) fn start_store(
     mut db: Db,
     policy: PolicyKind,
     clock: &Clock,
-    devices: &Registry,
+    live: Live<'_>,
 ) -> Result<(Option<Store>, Db), PersistError> {
     db.prune(clock.now(), Duration::seconds(config.token_retention_secs));
     let (Some(folded), Some(dir)) = (folded, config.state_dir.as_deref()) else {
@@ -78,13 +83,14 @@ pub(super) fn start_store(
         policy,
         clock.offset().num_seconds(),
         db,
-        devices.list(),
+        live.devices.list(),
     );
     let mut snap = snap;
+    snap.webhooks = live.webhooks.all();
     let store = Store::start(dir, folded, &mut snap)?;
     let mut db = snap.db;
     db.track_changes();
-    devices.take_changes();
+    live.devices.take_changes();
     Ok((Some(store), db))
 }
 
@@ -141,9 +147,13 @@ impl AppState {
     }
 
     fn committed_now(&self) -> Committed {
+        let live = Live {
+            devices: &self.inner.devices,
+            webhooks: &self.inner.webhooks,
+        };
         Committed::now(
             self.inner.generation.load(Ordering::Acquire),
-            &self.inner.devices,
+            live,
             self.policy(),
             &self.inner.clock,
         )
@@ -161,21 +171,24 @@ impl AppState {
         let current = self.committed_now();
         let db = self.inner.db.lock().take_changes(with_uses);
         let devices = self.inner.devices.take_changes();
+        let webhooks = (current.webhooks != last.webhooks).then(|| self.inner.webhooks.all());
         let unchanged = db.is_empty()
             && !devices.cleared
             && devices.devices.is_empty()
+            && webhooks.is_none()
             && (current.policy, current.clock_secs) == (last.policy, last.clock_secs);
         *last = current;
         if unchanged {
             return store.appended();
         }
-        let record = Record::new(
+        let mut record = Record::new(
             self.inner.clock.now(),
             current.policy,
             current.clock_secs,
             db,
             devices,
         );
+        record.webhooks = webhooks;
         store.append(record)
     }
 

@@ -77,7 +77,7 @@ struct Inner {
     key_home: Mutex<Option<KeyHome>>,
     /// Where the device port listens, while it does.
     device_addr: Mutex<Option<SocketAddr>>,
-    /// Webhooks (particle profile), in memory only.
+    /// Webhooks (particle profile), journaled with the rest.
     webhooks: Webhooks,
 }
 
@@ -104,6 +104,7 @@ impl AppState {
         let snapshot = folded.as_mut().and_then(|f| f.snapshot.take());
         let bus = EventBus::new();
         let devices = Registry::new(bus.clone(), clock.clone());
+        let webhooks = Webhooks::default();
         let (db, policy) = match snapshot {
             Some(snap) => {
                 let secs = snap.clock_offset_secs;
@@ -118,6 +119,7 @@ impl AppState {
                     let id = d.id.clone();
                     devices.upsert(&id, move |info| *info = d);
                 }
+                webhooks.restore(snap.webhooks);
                 tracing::info!("restored state saved at {}", snap.saved_at);
                 (snap.db, snap.policy)
             }
@@ -126,8 +128,12 @@ impl AppState {
         // Even over a snapshot: seeded devices (the demo's cores) bring a new key each start,
         // and the snapshot written at start holds it.
         durability::register_seed_devices(&devices, seed);
-        let (store, db) = durability::start_store(&config, folded, db, policy, &clock, &devices)?;
-        let committed = Committed::now(1, &devices, policy, &clock);
+        let live = durability::Live {
+            devices: &devices,
+            webhooks: &webhooks,
+        };
+        let (store, db) = durability::start_store(&config, folded, db, policy, &clock, live)?;
+        let committed = Committed::now(1, live, policy, &clock);
         let pruned = Pruned::now(&clock);
         let state = AppState {
             inner: Arc::new(Inner {
@@ -149,7 +155,7 @@ impl AppState {
                 server_key: tokio::sync::OnceCell::new_with(config.server_key.clone()),
                 key_home: Mutex::new(None),
                 device_addr: Mutex::new(None),
-                webhooks: Webhooks::default(),
+                webhooks,
                 config,
             }),
         };

@@ -2,6 +2,7 @@
 //! with the aliases real clients send), checked, and shown back in the API's shape.
 
 use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
 use serde_json::{json, Map, Value};
 
 use crate::clock::iso_millis;
@@ -34,7 +35,8 @@ pub enum HookError {
     IntegrationType(String),
 }
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "UPPERCASE")]
 pub enum RequestType {
     Get,
     Post,
@@ -70,7 +72,7 @@ impl RequestType {
 }
 
 /// A webhook's settings, without its identity.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct HookConfig {
     /// The event name prefix that triggers it.
     pub event: String,
@@ -98,8 +100,8 @@ pub struct HookConfig {
     pub reject_unauthorized: bool,
 }
 
-/// A stored webhook.
-#[derive(Clone, Debug, PartialEq)]
+/// A stored webhook (saved with `--state-dir`).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Hook {
     pub id: String,
     pub owner: String,

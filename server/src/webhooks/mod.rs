@@ -8,7 +8,8 @@
 //! - [`mustache`]: the templates (hogan.js's rules, no partials).
 //! - [`render`]: the request to send for an event, and the events an answer publishes.
 //! - [`delivery`]: the task that watches the event bus and sends the requests.
-//! - [`Webhooks`]: the registry, in memory only (webhooks are not persisted).
+//! - [`Webhooks`]: the registry; with `--state-dir` the journal saves it whole after each
+//!   change (webhooks are few).
 //!
 //! The HTTP routes are in `api::webhooks`.
 
@@ -17,7 +18,7 @@ pub mod hook;
 pub mod mustache;
 pub mod render;
 
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
@@ -40,6 +41,8 @@ pub struct Webhooks {
 
 struct Inner {
     hooks: Mutex<Vec<Arc<Hook>>>,
+    /// Bumped by every change, so the journal knows to save the list.
+    generation: AtomicU64,
     timeout: Mutex<Duration>,
     /// Whether the delivery task runs (it starts with the first webhook).
     started: AtomicBool,
@@ -53,6 +56,7 @@ impl Default for Webhooks {
         Webhooks {
             inner: Arc::new(Inner {
                 hooks: Mutex::new(Vec::new()),
+                generation: AtomicU64::new(0),
                 timeout: Mutex::new(DELIVERY_TIMEOUT),
                 started: AtomicBool::new(false),
                 clients: OnceLock::new(),
@@ -76,7 +80,37 @@ impl Webhooks {
             config,
         };
         self.inner.hooks.lock().push(Arc::new(hook.clone()));
+        self.changed();
         hook
+    }
+
+    fn changed(&self) {
+        self.inner.generation.fetch_add(1, Ordering::AcqRel);
+    }
+
+    /// Changes so far (the journal compares it with what it last saved).
+    pub fn generation(&self) -> u64 {
+        self.inner.generation.load(Ordering::Acquire)
+    }
+
+    /// Every user's webhooks, oldest first: what the journal saves.
+    pub fn all(&self) -> Vec<Hook> {
+        self.inner
+            .hooks
+            .lock()
+            .iter()
+            .map(|h| Hook::clone(h))
+            .collect()
+    }
+
+    /// Puts back the webhooks a state directory held (at start-up).
+    pub fn restore(&self, hooks: Vec<Hook>) {
+        *self.inner.hooks.lock() = hooks.into_iter().map(Arc::new).collect();
+    }
+
+    /// Whether there are no webhooks at all.
+    pub fn is_empty(&self) -> bool {
+        self.inner.hooks.lock().is_empty()
     }
 
     /// `owner`'s webhooks, oldest first.
@@ -110,6 +144,8 @@ impl Webhooks {
             ..Hook::clone(slot)
         };
         *slot = Arc::new(hook.clone());
+        drop(hooks);
+        self.changed();
         Some(hook)
     }
 
@@ -118,17 +154,24 @@ impl Webhooks {
         let mut hooks = self.inner.hooks.lock();
         let before = hooks.len();
         hooks.retain(|h| !(h.id == id && h.owner == owner));
-        hooks.len() < before
+        let removed = hooks.len() < before;
+        drop(hooks);
+        if removed {
+            self.changed();
+        }
+        removed
     }
 
     /// Deletes a user's webhooks (the account was deleted).
     pub fn remove_owner(&self, owner: &str) {
         self.inner.hooks.lock().retain(|h| h.owner != owner);
+        self.changed();
     }
 
     /// Deletes every webhook (`/__mock/reset`).
     pub fn clear(&self) {
         self.inner.hooks.lock().clear();
+        self.changed();
     }
 
     /// The webhooks `e` triggers.
