@@ -2,8 +2,11 @@
 
 use std::time::Duration;
 
+use std::net::SocketAddr;
+
 use super::*;
 use crate::devices::types::DeviceError;
+use crate::devices::types::HelloInfo;
 
 fn registry() -> (Registry, EventBus) {
     let bus = EventBus::new();
