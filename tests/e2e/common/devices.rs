@@ -1,6 +1,7 @@
 //! A cloud with its device port on 127.0.0.1:0 and simulated cores connected in-process
 //! through the real protocol. Keys are made once per test binary (RSA generation is slow).
 
+use std::collections::BTreeSet;
 use std::sync::{Arc, OnceLock};
 
 use spark_mock_protocol::{DeviceKey, ServerKey};
@@ -81,23 +82,12 @@ impl TestApp {
             d.owner = owner.map(str::to_string);
             d.name = name;
         });
-        let mut functions: Vec<String> = device
-            .spec()
-            .defs
-            .functions
-            .iter()
-            .map(|f| f.name.clone())
-            .collect();
-        let mut variables: Vec<String> = device
-            .spec()
-            .defs
-            .variables
-            .iter()
-            .map(|v| v.name.clone())
-            .collect();
+        let defs = &device.spec().defs;
+        let mut functions: Vec<String> = defs.functions.iter().map(|f| f.name.clone()).collect();
         functions.sort_unstable();
-        variables.sort_unstable();
-        let subscriptions = device.spec().defs.subscriptions.len();
+        // The registry keeps variables in a map, so in name order.
+        let variables: BTreeSet<String> = defs.variables.iter().map(|v| v.name.clone()).collect();
+        let subscriptions = defs.subscriptions.len();
         let handle = device.spawn(self.connect_options());
         // Ready once the cloud has this session's Describe and subscriptions (woken by the
         // registry's changes, no polling).
@@ -106,19 +96,15 @@ impl TestApp {
             let d = reg.get(&id).filter(|d| d.online)?;
             let mut fns = d.functions.clone();
             fns.sort_unstable();
-            let vars: Vec<&String> = d.variables.keys().collect();
             let subscribed = reg.subscriptions(&id).len() >= subscriptions;
-            (fns == functions && vars.iter().copied().eq(variables.iter()) && subscribed)
-                .then_some(())
+            (fns == functions && d.variables.keys().eq(&variables) && subscribed).then_some(())
         });
         tokio::time::timeout(std::time::Duration::from_secs(30), ready)
             .await
             .expect("the device online, described and subscribed in time");
         handle
     }
-}
 
-impl TestApp {
     /// Waits (30 s at most) until the registry's device `id` satisfies `ready`; woken by
     /// each registry change, no polling.
     pub async fn wait_device(

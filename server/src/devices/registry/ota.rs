@@ -6,7 +6,6 @@ use tokio::sync::mpsc;
 use super::Registry;
 use crate::devices::flash::FlashError;
 use crate::devices::types::{Command, DeviceError};
-use crate::events::Event;
 
 impl Registry {
     /// Reserves `id` for one OTA update and returns its connection's channel. Refused when
@@ -38,14 +37,6 @@ impl Registry {
     /// privately, as the cloud does around an OTA update.
     pub fn flash_status(&self, id: &str, status: &str) {
         let owner = self.get(id).and_then(|d| d.owner);
-        self.bus.publish(Event {
-            name: "spark/flash/status".to_string(),
-            data: Some(status.to_string()),
-            ttl: 60,
-            published_at: self.clock.now(),
-            coreid: id.to_string(),
-            public: false,
-            owner,
-        });
+        self.owner_event(id, owner, "spark/flash/status", status);
     }
 }

@@ -51,7 +51,7 @@ impl Registry {
             let _ = old.tx.try_send(Command::Disconnect);
         }
         self.notify();
-        self.status_event(&id, owner, "online");
+        self.owner_event(&id, owner, "spark/status", "online");
         conn_id
     }
 
@@ -72,7 +72,7 @@ impl Registry {
             entry.info.owner.clone()
         };
         self.notify();
-        self.status_event(id, owner, "offline");
+        self.owner_event(id, owner, "spark/status", "offline");
     }
 
     /// Records a connection's subscriptions, unless a newer connection has replaced it.
@@ -145,10 +145,12 @@ impl Registry {
         });
     }
 
-    fn status_event(&self, id: &str, owner: Option<String>, status: &str) {
+    /// A cloud-made event about device `id` for its owner only (`spark/status`,
+    /// `spark/flash/status`), kept for 60 s as the cloud's are.
+    pub(super) fn owner_event(&self, id: &str, owner: Option<String>, name: &str, data: &str) {
         self.bus.publish(Event {
-            name: "spark/status".to_string(),
-            data: Some(status.to_string()),
+            name: name.to_string(),
+            data: Some(data.to_string()),
             ttl: 60,
             published_at: self.clock.now(),
             coreid: id.to_string(),
